@@ -1,0 +1,145 @@
+"""Who may join a session, and when (SPEC §5): the ``can_join`` answer."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from django.utils import timezone
+
+from sessions_app.models import RoomStatus, SessionAttendance, SessionStatus, TrainingSession
+from wwmaa import roles
+
+
+class Reason:
+    """Stable reason codes, in the order they are checked."""
+
+    LOGIN_REQUIRED = "login_required"
+    CANCELED = "canceled"
+    ENDED = "ended"
+    NOT_VISIBLE = "not_visible"
+    MEMBERS_ONLY = "members_only"
+    TOO_EARLY = "too_early"
+    TOO_LATE = "too_late"
+    FULL = "full"
+    ROOM_NOT_READY = "room_not_ready"
+    OK = "ok"
+
+
+MESSAGES = {
+    Reason.LOGIN_REQUIRED: "Log in to join this session.",
+    Reason.CANCELED: "This session was canceled.",
+    Reason.ENDED: "This session has ended.",
+    Reason.NOT_VISIBLE: "This session is not available to you.",
+    Reason.MEMBERS_ONLY: "This session is for members only.",
+    Reason.TOO_EARLY: "Joining opens 10 minutes before the start.",
+    Reason.TOO_LATE: "This session never started and its time is over.",
+    Reason.FULL: "This session is full.",
+    Reason.ROOM_NOT_READY: "The video room is not ready yet. Please try again shortly.",
+    Reason.OK: "You can join now.",
+}
+
+
+@dataclass(frozen=True)
+class JoinDecision:
+    can_join: bool
+    reason: str
+    message: str
+    opens_at: datetime | None = None
+    seats_left: int | None = None
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["opens_at"] = self.opens_at.isoformat() if self.opens_at else None
+        return data
+
+
+def may_see(user, session: TrainingSession) -> bool:
+    """Members and above see every session; everyone else only public ones."""
+    return roles.is_member(user) or session.is_public
+
+
+def join_opens_at(session: TrainingSession, user) -> datetime:
+    """The instructor and admins may come in 30 minutes early; everyone else 10."""
+    if roles.owns(user, session) or roles.is_admin(user):
+        return session.host_window_opens_at
+    return session.join_window_opens_at
+
+
+def seats_taken(session: TrainingSession) -> int:
+    """People other than the instructor who hold a seat (an attendance row)."""
+    return (
+        SessionAttendance.objects.filter(session_id=session.pk)
+        .exclude(user_id=session.instructor_id)
+        .count()
+    )
+
+
+def holds_seat(session: TrainingSession, user) -> bool:
+    if user is None or not user.is_authenticated:
+        return False
+    return SessionAttendance.objects.filter(session_id=session.pk, user_id=user.pk).exists()
+
+
+def can_join(
+    session: TrainingSession,
+    user,
+    *,
+    now: datetime | None = None,
+    taken: int | None = None,
+    user_holds_seat: bool | None = None,
+) -> JoinDecision:
+    """Answer whether ``user`` may join ``session`` at ``now``, and if not, why.
+
+    ``taken`` and ``user_holds_seat`` may be passed by callers that computed them for a
+    whole page in one query; otherwise they are looked up here.
+    """
+    now = now or timezone.now()
+
+    def refuse(reason: str, **extra) -> JoinDecision:
+        return JoinDecision(False, reason, MESSAGES[reason], **extra)
+
+    if user is None or not user.is_authenticated:
+        return refuse(Reason.LOGIN_REQUIRED)
+    if session.status == SessionStatus.CANCELED:
+        return refuse(Reason.CANCELED)
+    if session.status == SessionStatus.ENDED:
+        return refuse(Reason.ENDED)
+    if not may_see(user, session):
+        return refuse(Reason.NOT_VISIBLE)
+    if session.members_only and not roles.is_member(user):
+        return refuse(Reason.MEMBERS_ONLY)
+
+    opens_at = join_opens_at(session, user)
+    is_host = roles.owns(user, session)
+    seats_left = None
+    if session.capacity is not None:
+        if taken is None:
+            taken = seats_taken(session)
+        seats_left = max(session.capacity - taken, 0)
+
+    if session.status == SessionStatus.SCHEDULED:
+        if now < opens_at:
+            return JoinDecision(
+                False,
+                Reason.TOO_EARLY,
+                MESSAGES[Reason.TOO_EARLY]
+                if not (is_host or roles.is_admin(user))
+                else "The instructor and admins may enter from 30 minutes before the start.",
+                opens_at=opens_at,
+                seats_left=seats_left,
+            )
+        if now >= session.end_time:
+            return refuse(Reason.TOO_LATE, seats_left=seats_left)
+
+    if seats_left is not None and seats_left == 0 and not is_host:
+        if user_holds_seat is None:
+            user_holds_seat = holds_seat(session, user)
+        if not user_holds_seat:
+            return refuse(Reason.FULL, opens_at=opens_at, seats_left=0)
+
+    if session.room_status in {RoomStatus.FAILED, RoomStatus.DELETED}:
+        # A pending room is created by the join itself; a failed one has exhausted the
+        # workers' retries, so it cannot be counted on now.
+        return refuse(Reason.ROOM_NOT_READY, opens_at=opens_at, seats_left=seats_left)
+    return JoinDecision(True, Reason.OK, MESSAGES[Reason.OK], opens_at, seats_left)

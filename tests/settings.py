@@ -1,0 +1,17 @@
+"""Test settings: the real settings module, made fast and hermetic."""
+
+import os
+
+os.environ.setdefault("DEBUG", "1")
+os.environ.setdefault("SECRET_KEY", "test-secret-key")
+
+from wwmaa.settings import *  # noqa: F403
+from wwmaa.settings import Q_CLUSTER
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+SITE_URL = "http://testserver"
+ROOM_PROVIDER = "local"
+ZERODB_API_KEY = ""
+LOGGING = {"version": 1, "disable_existing_loggers": False}

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class WWMAAConfig(AppConfig):
+    name = "wwmaa"
+    verbose_name = "Accounts"
+    default_auto_field = "django.db.models.BigAutoField"
