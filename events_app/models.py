@@ -9,10 +9,11 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from sessions_app.storage.tracking import MirroredModel, MirroredQuerySet
 from wwmaa.models import default_timezone, validate_timezone_name
 
 
-class EventQuerySet(models.QuerySet):
+class EventQuerySet(MirroredQuerySet):
     def public(self):
         return self.filter(is_public=True)
 
@@ -23,7 +24,7 @@ class EventQuerySet(models.QuerySet):
         return self if roles.is_member(user) else self.public()
 
 
-class Event(models.Model):
+class Event(MirroredModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, max_length=5000)

@@ -58,9 +58,15 @@ class TrainingSessionAdminForm(forms.ModelForm):
             "members_only",
         ]
 
+    @property
+    def editing(self) -> bool:
+        """Whether the form changes a stored session (not ``instance.pk``: a new session
+        already has its UUID before it is saved)."""
+        return not self.instance._state.adding
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
+        if self.editing:
             self.initial["tags_text"] = ", ".join(self.instance.tags or [])
         if "instructor" in self.fields:
             self.fields["instructor"].queryset = User.objects.filter(
@@ -73,7 +79,7 @@ class TrainingSessionAdminForm(forms.ModelForm):
 
     def service_input(self) -> dict:
         """The form's values under the services' input names (only changes, on edit)."""
-        names = self.changed_data if self.instance.pk else list(self.fields)
+        names = self.changed_data if self.editing else list(self.fields)
         data = {}
         for name in names:
             if name not in FORM_TO_INPUT or name not in self.cleaned_data:
@@ -92,9 +98,14 @@ class TrainingSessionAdminForm(forms.ModelForm):
             services.validate_session_input(
                 self.actor,
                 self.service_input(),
-                session=self.instance if self.instance.pk else None,
+                session=self.instance if self.editing else None,
             )
         except ValidationError as exc:
+            # A rule about the whole session (not one field) has no error_dict, and
+            # message_dict would raise on it: show it above the form instead.
+            if not hasattr(exc, "error_dict"):
+                self.add_error(None, exc.messages)
+                return cleaned
             for name, errors in exc.message_dict.items():
                 field = INPUT_TO_FORM.get(name)
                 self.add_error(field if field in self.fields else None, errors)
@@ -267,6 +278,11 @@ class TrainingSessionAdmin(admin.ModelAdmin):
         # Inlines are read-only; nothing else to save.
         pass
 
+    def construct_change_message(self, request, form, formsets, add=False):
+        # The read-only inlines are never saved, so they have no new/changed/deleted
+        # objects for the history message to list (reading them would raise).
+        return super().construct_change_message(request, form, [], add)
+
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
@@ -323,3 +339,6 @@ class TrainingSessionAdmin(admin.ModelAdmin):
 
 class _SaveAborted(Exception):
     pass
+
+
+from sessions_app.storage import admin as storage_admin  # noqa: E402,F401

@@ -45,6 +45,11 @@ def attendance_csv_rows(session_ids: Iterable, tz, now=None) -> Iterator[str]:
         )
 
 
+# A cell starting with one of these may run as a formula when the file is opened in a
+# spreadsheet (OWASP "CSV injection" lists tab and carriage return beside = + - @).
+_FORMULA_STARTS = frozenset({"=", "+", "-", "@", "\t", "\r"})
+
+
 def _safe(value: str) -> str:
-    # A cell starting with = + - @ would run as a formula in a spreadsheet.
-    return f"'{value}" if value[:1] in {"=", "+", "-", "@"} else value
+    """Prefix a cell that a spreadsheet would run as a formula, so it shows as text."""
+    return f"'{value}" if value[:1] in _FORMULA_STARTS else value

@@ -7,7 +7,7 @@ several rows, or that must be safe under concurrency, live in ``sessions_app.ser
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from sessions_app.fields import TagListField
+from sessions_app.storage.tracking import MirroredModel, MirroredQuerySet
 
 MIN_DURATION_MINUTES = 15
 MAX_DURATION_MINUTES = 480
@@ -61,7 +62,7 @@ class RecordingStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class TrainingSessionQuerySet(models.QuerySet):
+class TrainingSessionQuerySet(MirroredQuerySet):
     def visible_to(self, user):
         """Sessions the user may see: all for members and above, public ones otherwise."""
         from wwmaa import roles
@@ -82,7 +83,7 @@ class TrainingSessionQuerySet(models.QuerySet):
         )
 
 
-class TrainingSession(models.Model):
+class TrainingSession(MirroredModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     event = models.ForeignKey(
         "events_app.Event",
@@ -137,6 +138,9 @@ class TrainingSession(models.Model):
     members_only = models.BooleanField(default=True, help_text="Only members and above may join.")
     tags = TagListField(default=list, blank=True)
     archived_at = models.DateTimeField(null=True, blank=True)
+    # Bumped whenever start_time or duration_minutes changes: the SEQUENCE of the session's
+    # calendar entry, so calendars replace the old time instead of keeping both.
+    schedule_version = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -190,7 +194,9 @@ class TrainingSession(models.Model):
         super().save(*args, **kwargs)
 
     def compute_end_time(self) -> datetime:
-        return self.start_time + timedelta(minutes=self.duration_minutes)
+        # In UTC: adding minutes to a local time counts wall-clock time, which is an hour
+        # off across a daylight-saving change.
+        return self.start_time.astimezone(UTC) + timedelta(minutes=self.duration_minutes)
 
     # Questions about the session's clock. Each takes the instant to judge at.
 
@@ -217,7 +223,7 @@ class TrainingSession(models.Model):
         return self.room_status == RoomStatus.READY
 
 
-class SessionAttendance(models.Model):
+class SessionAttendance(MirroredModel):
     """One person's presence in one session, over every segment they were in the room."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -238,6 +244,9 @@ class SessionAttendance(models.Model):
     last_seen_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Its bulk writes queue the rows for the ZeroDB mirror (sessions_app.storage).
+    objects = MirroredQuerySet.as_manager()
 
     class Meta:
         ordering = ["joined_at"]
@@ -285,3 +294,7 @@ class SessionRegistration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} registered for {self.session}"
+
+
+from sessions_app.rooms.models import RoomCall, RoomParticipant, WebhookDelivery  # noqa: E402,F401
+from sessions_app.storage.models import OutboxEntry, RowMapping  # noqa: E402,F401

@@ -15,3 +15,12 @@ SITE_URL = "http://testserver"
 ROOM_PROVIDER = "local"
 ZERODB_API_KEY = ""
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+
+# A file (not in-memory) SQLite database, so race tests' threads share it; one per test
+# process so that two runs on one machine never collide.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    import tempfile
+
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(tempfile.gettempdir(), f"wwmaa-test-{os.getpid()}.sqlite3")
+    }

@@ -74,14 +74,18 @@ def env_list(
 
 
 def env_timezone(name: str, default: str, environ: Mapping[str, str] | None = None) -> str:
-    """Return the variable as a valid IANA time zone name."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    """Return the variable as a valid IANA time zone name.
+
+    Checked against the same list as ``wwmaa.models.validate_timezone_name``: the site's
+    zone is the default of every user's and event's zone, so a name ``ZoneInfo`` happens
+    to open (a directory such as "America" raises IsADirectoryError; "posixrules" opens)
+    but the model refuses would make every user and event form invalid.
+    """
+    from zoneinfo import available_timezones
 
     value = env_str(name, default, environ)
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    if value not in available_timezones():
         raise ImproperlyConfigured(
             f"{name}={value!r} is not an IANA time zone name (e.g. America/Los_Angeles)."
-        ) from None
+        )
     return value

@@ -5,6 +5,8 @@ console email and the local room provider. Production sets environment variables
 (see ``.env.example``).
 """
 
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -40,6 +42,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "wwmaa",
     "events_app",
@@ -80,11 +83,16 @@ TEMPLATES = [
 # transaction takes the write lock when it begins (IMMEDIATE), so a read-then-write inside
 # it cannot interleave with another writer, and a waiting writer retries for five seconds
 # instead of failing with "database is locked".
-DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+# An empty DATABASE_URL (a blank line in an .env file) means "not set", not a URL to parse.
+DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 try:
     _database = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))
 except (ValueError, KeyError) as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
+if not _database.get("NAME"):
+    raise ImproperlyConfigured(
+        "DATABASE_URL names no database (e.g. postgres://user@host:5432/wwmaa)."
+    )
 if _database["ENGINE"] == "django.db.backends.sqlite3":
     _database["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
@@ -113,6 +121,12 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Development serves static files straight from the app directories, no collectstatic run
+# needed. Pinned to DEBUG as read here because the test runner turns settings.DEBUG off at
+# run time, and WhiteNoise would then warn (an error in the test suite) that STATIC_ROOT
+# does not exist.
+WHITENOISE_AUTOREFRESH = DEBUG
+WHITENOISE_USE_FINDERS = DEBUG
 
 # Email, with Django's own setting names. Console in development, SMTP in production.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -168,19 +182,88 @@ if ZERODB_AUTH_HEADER not in {"x-api-key", "bearer"}:
     )
 ZERODB_PATH_PREFIX = env_str("ZERODB_PATH_PREFIX", "/v1/projects/{project_id}/database")
 ZERODB_TIMEOUT_SECONDS = env_int("ZERODB_TIMEOUT_SECONDS", 10, minimum=1, maximum=120)
+# Quick retries of one idempotent call inside the worker; the outbox's back-off (first
+# delay, then doubling up to the cap) takes over when they are spent.
+ZERODB_RETRIES = env_int("ZERODB_RETRIES", 2, minimum=0, maximum=10)
+ZERODB_BACKOFF_SECONDS = env_int("ZERODB_BACKOFF_SECONDS", 5, minimum=1, maximum=3600)
+ZERODB_BACKOFF_MAX_SECONDS = env_int("ZERODB_BACKOFF_MAX_SECONDS", 900, minimum=1, maximum=86400)
+# How long one scheduled drain may keep starting deliveries (django-q2 kills a task at 120 s).
+ZERODB_DRAIN_SECONDS = env_int("ZERODB_DRAIN_SECONDS", 30, minimum=1, maximum=90)
+if not ZERODB_PATH_PREFIX.startswith("/"):
+    raise ImproperlyConfigured(f"ZERODB_PATH_PREFIX={ZERODB_PATH_PREFIX!r} must start with '/'.")
+if ZERODB_API_KEY and "{project_id}" in ZERODB_PATH_PREFIX and not ZERODB_PROJECT_ID:
+    raise ImproperlyConfigured("ZERODB_PROJECT_ID must be set when ZERODB_API_KEY is set.")
 
-# REST API
+# REST API. JWT for scripts and apps, the browser session (with CSRF) for the site's own
+# pages. JWT comes first so that a request without credentials is answered 401 with a
+# WWW-Authenticate header, not 403.
+_RATE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def _throttle_rate(name: str, default: str) -> str:
+    """A DRF rate such as ``60/min``; checked here, as DRF would only fail on a request."""
+    value = env_str(name, default)
+    if not _RATE.match(value):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a rate such as 60/min or 1000/day.")
+    return value
+
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework_simplejwt.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "sessions_app.api.pagination.LimitOffsetPagination",
+    "EXCEPTION_HANDLER": "sessions_app.api.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    # Counted per process in the default (local memory) cache.
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": _throttle_rate("API_THROTTLE_ANON", "120/min"),
+        "user": _throttle_rate("API_THROTTLE_USER", "600/min"),
+        "token": _throttle_rate("API_THROTTLE_TOKEN", "10/min"),
+        "join": _throttle_rate("API_THROTTLE_JOIN", "30/min"),
+    },
+    # Clients are told apart by REMOTE_ADDR unless the site sits behind this many proxies
+    # (then X-Forwarded-For is read); trusting the header by default would let anyone pick
+    # a new address per request and never be throttled.
+    "NUM_PROXIES": env_int("API_NUM_PROXIES", 0, minimum=0),
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15, minimum=1)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 7, minimum=1)),
+    "SIGNING_KEY": env_str("JWT_SIGNING_KEY") or SECRET_KEY,
+    "ALGORITHM": "HS256",
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "UPDATE_LAST_LOGIN": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "WWMAA Live API",
-    "DESCRIPTION": "Live training sessions of the association.",
+    "DESCRIPTION": (
+        "Live training sessions of the association. Authenticate with "
+        "`POST /api/auth/token` and send `Authorization: Bearer <access>`. Errors carry a "
+        "human `detail` and a stable `code`; 400 answers add a list of messages per field."
+    ),
     "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The docs page loads Swagger UI from this site's static files, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "SessionStatusEnum": "sessions_app.models.SessionStatus",
+        "RoomStatusEnum": "sessions_app.models.RoomStatus",
+        "RecordingStatusEnum": "sessions_app.models.RecordingStatus",
+        "EndReasonEnum": "sessions_app.models.EndReason",
+    },
 }
 
 # Production hardening, on whenever DEBUG is off.

@@ -7,7 +7,7 @@ begin IMMEDIATE), so the seat count read inside it cannot change before the seat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db import transaction
@@ -17,7 +17,7 @@ from sessions_app.models import RoomStatus, SessionAttendance, TrainingSession
 from sessions_app.rooms import JoinCredentials, RoomProviderError, get_provider
 from sessions_app.services import rooms as room_service
 from sessions_app.services.eligibility import MESSAGES, JoinDecision, Reason, can_join
-from sessions_app.services.errors import Conflict, RoomNotReady, SessionError
+from sessions_app.services.errors import Conflict, LoginRequired, RoomNotReady, SessionError
 from wwmaa import roles
 
 
@@ -42,10 +42,31 @@ def room_role(session: TrainingSession, user) -> str:
     return "host" if roles.owns(user, session) or roles.is_admin(user) else "participant"
 
 
-def join_session(session_id, user, *, now: datetime | None = None) -> JoinResult:
+def _room_not_ready(decision: JoinDecision) -> JoinRefused:
+    # Keeps the rest of the answer (opens_at, seats_left) so clients can still show it.
+    return JoinRefused(
+        replace(
+            decision,
+            can_join=False,
+            reason=Reason.ROOM_NOT_READY,
+            message=MESSAGES[Reason.ROOM_NOT_READY],
+        )
+    )
+
+
+def _require_login(user) -> None:
+    # Anonymous visitors have no attendance; without this, the lookups below would fail
+    # with a TypeError instead of a refusal the caller can answer.
+    if user is None or not user.is_authenticated:
+        raise LoginRequired("Log in first.")
+
+
+def join_session(user, session_id, *, now: datetime | None = None) -> JoinResult:
     """Take (or keep) a seat in the session and return the room credentials.
 
-    Raises ``JoinRefused`` with the ``can_join`` reason when the user may not join.
+    Raises ``JoinRefused`` with the ``can_join`` reason when the user may not join. A
+    ``room_not_ready`` answer is the one refusal a join may overcome: it tries to create
+    the room itself (a pending one, or a failed one whose provider may be back by now).
     """
     now = now or timezone.now()
     session = TrainingSession.objects.get(pk=session_id)
@@ -53,12 +74,11 @@ def join_session(session_id, user, *, now: datetime | None = None) -> JoinResult
     if not decision.can_join and decision.reason != Reason.ROOM_NOT_READY:
         raise JoinRefused(decision)
     if session.room_status != RoomStatus.READY:
+        # Outside the transaction: creating a room may call the provider over the network.
         try:
             room_service.ensure_room(session)
         except RoomNotReady:
-            raise JoinRefused(
-                JoinDecision(False, Reason.ROOM_NOT_READY, MESSAGES[Reason.ROOM_NOT_READY])
-            ) from None
+            raise _room_not_ready(decision) from None
 
     with transaction.atomic():
         session = TrainingSession.objects.select_for_update().get(pk=session_id)
@@ -69,6 +89,8 @@ def join_session(session_id, user, *, now: datetime | None = None) -> JoinResult
         if not decision.can_join:
             raise JoinRefused(decision)
         rejoined = attendance is not None
+        opened_segment = attendance is None or attendance.segment_started_at is None
+        previous_left_at = attendance.left_at if attendance is not None else None
         if attendance is None:
             attendance = SessionAttendance.objects.create(
                 session=session,
@@ -90,17 +112,35 @@ def join_session(session_id, user, *, now: datetime | None = None) -> JoinResult
     try:
         credentials = get_provider().join_credentials(session, user, room_role(session, user))
     except RoomProviderError as exc:
-        raise JoinRefused(
-            JoinDecision(False, Reason.ROOM_NOT_READY, MESSAGES[Reason.ROOM_NOT_READY])
-        ) from exc
+        if opened_segment:
+            _undo_join(attendance, created=not rejoined, previous_left_at=previous_left_at)
+        raise _room_not_ready(decision) from exc
     return JoinResult(session, attendance, credentials, rejoined)
 
 
-def leave_session(session_id, user, *, now: datetime | None = None) -> SessionAttendance:
+def _undo_join(
+    attendance: SessionAttendance, *, created: bool, previous_left_at: datetime | None
+) -> None:
+    """Take back a join whose credentials could not be issued: the user never got in.
+
+    Without this the refused user would keep a seat others could have had and an open
+    segment counting watch time. Only the segment this join opened is touched.
+    """
+    rows = SessionAttendance.objects.filter(
+        pk=attendance.pk, segment_started_at=attendance.segment_started_at
+    )
+    if created:
+        rows.delete()
+    else:
+        rows.update(segment_started_at=None, left_at=previous_left_at, updated_at=timezone.now())
+
+
+def leave_session(user, session_id, *, now: datetime | None = None) -> SessionAttendance:
     """Close the user's open segment, adding it to their watch time. The seat is kept.
 
     Leaving twice is harmless: the second call finds no open segment and changes nothing.
     """
+    _require_login(user)
     now = now or timezone.now()
     with transaction.atomic():
         attendance = (
@@ -127,8 +167,9 @@ def leave_session(session_id, user, *, now: datetime | None = None) -> SessionAt
     return attendance
 
 
-def record_presence(session_id, user, *, now: datetime | None = None) -> bool:
+def record_presence(user, session_id, *, now: datetime | None = None) -> bool:
     """A heartbeat from the room page: the user is still there. Returns whether it counted."""
+    _require_login(user)
     now = now or timezone.now()
     return bool(
         SessionAttendance.objects.filter(

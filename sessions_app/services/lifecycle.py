@@ -19,6 +19,7 @@ from django.utils.formats import date_format
 
 from sessions_app import notifications
 from sessions_app.models import (
+    HOST_JOIN_LEAD,
     EndReason,
     SessionAttendance,
     SessionStatus,
@@ -56,10 +57,16 @@ def _require_login(actor) -> None:
 def _describe(session: TrainingSession, tz) -> str:
     start = timezone.localtime(session.start_time, tz)
     end = timezone.localtime(session.end_time, tz)
-    return (
-        f"“{session.title}” ({date_format(start, 'D j M Y, H:i')}–"
-        f"{date_format(end, 'H:i')} {start.tzname()})"
-    )
+    # Across a DST change the two ends have different offsets; name both so neither
+    # time is read in the wrong one.
+    if start.tzname() == end.tzname():
+        span = f"{date_format(start, 'D j M Y, H:i')}–{date_format(end, 'H:i')} {end.tzname()}"
+    else:
+        span = (
+            f"{date_format(start, 'D j M Y, H:i')} {start.tzname()}–"
+            f"{date_format(end, 'H:i')} {end.tzname()}"
+        )
+    return f"“{session.title}” ({span})"
 
 
 def _check_overlap(instructor, start: datetime, end: datetime, exclude_pk=None, tz=None) -> None:
@@ -187,6 +194,9 @@ def update_session(
         session = TrainingSession.objects.select_for_update().get(pk=session_id)
         changed = _plan_update(actor, session, data, now, lock=True)
         old_start = session.start_time
+        if {"start_time", "duration_minutes"} & set(changed):
+            # The calendar entry's SEQUENCE: read and bumped under the row lock.
+            changed["schedule_version"] = session.schedule_version + 1
         for name, value in changed.items():
             setattr(session, name, value)
         if changed:
@@ -217,13 +227,8 @@ def cancel_session(actor, session_id, *, now: datetime | None = None) -> Trainin
     return session
 
 
-def start_session(actor, session_id, *, now: datetime | None = None) -> TrainingSession:
-    """Go live: the owner or an admin, from 30 minutes before the start until the end."""
-    now = now or timezone.now()
-    _require_login(actor)
-    session = TrainingSession.objects.get(pk=session_id)
-    if not roles.can_run_session(actor, session):
-        raise NotAllowed("Only the session's instructor or an admin can start it.")
+def _check_startable(session: TrainingSession, now: datetime) -> None:
+    """Refuse a start from any status but scheduled, or outside the host window."""
     if session.status != SessionStatus.SCHEDULED:
         raise status_conflict(session.status)
     if now < session.host_window_opens_at:
@@ -234,15 +239,31 @@ def start_session(actor, session_id, *, now: datetime | None = None) -> Training
         )
     if now >= session.end_time:
         raise Conflict("The session's time is over; it can no longer start.", "too_late")
+
+
+def start_session(actor, session_id, *, now: datetime | None = None) -> TrainingSession:
+    """Go live: the owner or an admin, from 30 minutes before the start until the end."""
+    now = now or timezone.now()
+    _require_login(actor)
+    session = TrainingSession.objects.get(pk=session_id)
+    if not roles.can_run_session(actor, session):
+        raise NotAllowed("Only the session's instructor or an admin can start it.")
+    _check_startable(session, now)
     # Outside the transaction: creating a room may call a provider over the network.
     room_service.ensure_room(session)
-    won = TrainingSession.objects.filter(pk=session.pk, status=SessionStatus.SCHEDULED).update(
-        status=SessionStatus.LIVE, started_at=now, updated_at=now
-    )
+    # The window is checked again in the UPDATE itself: the session may have been moved
+    # while the room was being created, and it must never go live outside its new times.
+    won = TrainingSession.objects.filter(
+        pk=session.pk,
+        status=SessionStatus.SCHEDULED,
+        start_time__lte=now + HOST_JOIN_LEAD,
+        end_time__gt=now,
+    ).update(status=SessionStatus.LIVE, started_at=now, updated_at=now)
     if not won:
-        raise status_conflict(
-            TrainingSession.objects.values_list("status", flat=True).get(pk=session.pk)
-        )
+        # Lost to a concurrent start, cancel or move: explain with the row as it is now.
+        session.refresh_from_db()
+        _check_startable(session, now)
+        raise Conflict("The session changed meanwhile; please try again.", "conflict")
     session.refresh_from_db()
     return session
 

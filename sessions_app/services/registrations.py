@@ -11,7 +11,7 @@ from sessions_app.services.lifecycle import status_conflict
 from wwmaa import roles
 
 
-def register(session_id, user) -> tuple[SessionRegistration, bool]:
+def register(user, session_id) -> tuple[SessionRegistration, bool]:
     """Register the user for a scheduled or live session; returns (registration, created).
 
     Registering twice returns the existing registration. It never grants a seat or the
@@ -19,8 +19,10 @@ def register(session_id, user) -> tuple[SessionRegistration, bool]:
     """
     if user is None or not user.is_authenticated:
         raise LoginRequired("Log in to register.")
-    session = TrainingSession.objects.get(pk=session_id)
-    if not may_see(user, session):
+    session = TrainingSession.objects.filter(pk=session_id).first()
+    # A missing session and one the user may not see get the same answer, so that
+    # neither reveals whether a members-only session exists.
+    if session is None or not may_see(user, session):
         raise NotVisible("Session not found.")
     if not roles.is_member(user):
         raise NotAllowed("Only members can register for sessions.", "members_only")
@@ -34,11 +36,19 @@ def register(session_id, user) -> tuple[SessionRegistration, bool]:
         return SessionRegistration.objects.get(session=session, user=user), False
 
 
-def unregister(session_id, user) -> bool:
-    """Withdraw the user's registration; returns whether there was one."""
+def unregister(user, session_id) -> bool:
+    """Withdraw the user's registration; returns whether there was one.
+
+    Anyone may withdraw a registration they hold (even one for a session they can no
+    longer see). Otherwise a session the user may not see answers like a missing one:
+    "False" would tell a public user that a members-only session exists.
+    """
     if user is None or not user.is_authenticated:
         raise LoginRequired("Log in first.")
     deleted, _ = SessionRegistration.objects.filter(session_id=session_id, user=user).delete()
-    if not deleted and not TrainingSession.objects.filter(pk=session_id).exists():
+    if deleted:
+        return True
+    session = TrainingSession.objects.filter(pk=session_id).first()
+    if session is None or not may_see(user, session):
         raise NotVisible("Session not found.")
-    return bool(deleted)
+    return False

@@ -27,6 +27,11 @@ def ensure_room(session: TrainingSession) -> TrainingSession:
     """
     if session.room_status == RoomStatus.READY:
         return session
+    if session.room_status == RoomStatus.DELETED:
+        # A deleted room belongs to a session that is over; the conditional update below
+        # would refuse to record a new one, so creating it would only leave an orphan room
+        # at the provider to retire again.
+        raise RoomNotReady("The video room of this session was closed.")
     provider = get_provider()
     try:
         room = provider.create_room(session)

@@ -8,7 +8,7 @@ all go through it, so a rule is written once.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -88,7 +88,10 @@ def _clean_start_time(value: Any, now: datetime) -> datetime:
         raise ValidationError(NAIVE_DATETIME_MESSAGE, code="naive_datetime")
     if value <= now:
         raise ValidationError("The start time must be in the future.", code="in_past")
-    return value
+    # Kept in UTC from here on: Python adds a timedelta to an aware datetime in the
+    # wall-clock time of its own zone, so end_time = start + duration, computed before the
+    # row is saved, would be an hour off for a session crossing a DST change in that zone.
+    return value.astimezone(UTC)
 
 
 def _clean_int(value: Any, low: int, high: int, what: str) -> int:
@@ -157,9 +160,13 @@ def _clean_instructor(value: Any, actor):
     if isinstance(value, User):
         user = value
     else:
+        # Only a whole number or its digits: int() would also turn True into user 1
+        # and 2.7 into user 2.
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise ValidationError("instructor not found", code="not_found")
         try:
             user = User.objects.get(pk=int(value))
-        except (TypeError, ValueError, User.DoesNotExist):
+        except (ValueError, User.DoesNotExist):
             raise ValidationError("instructor not found", code="not_found") from None
     if user.pk != actor.pk and not roles.can_assign_instructor(actor):
         raise ValidationError(
@@ -211,7 +218,7 @@ def clean_session_fields(
         elif name == "start_time":
             value = data[name]
             if current_start_time is not None and value == current_start_time:
-                cleaned["start_time"] = value
+                cleaned["start_time"] = current_start_time
             else:
                 run(name, _clean_start_time, now)
         elif name == "duration_minutes":

@@ -26,10 +26,14 @@ from wwmaa.models import Role, User
 NAMESPACE = uuid.UUID("5f0c0f9e-5d1e-4a53-9a57-7a0d1f6f2a10")
 
 # username, role, first name, last name, password
+# One account per role; three instructors because the demo's sessions around "now" would
+# otherwise overlap for one instructor, which the schedule rules forbid.
 PEOPLE = [
     ("admin", Role.ADMIN, "Ada", "Admin", "demo-admin-pass"),
+    ("board", Role.BOARD_MEMBER, "Hana", "Board", "demo-board-pass"),
     ("sensei", Role.INSTRUCTOR, "Kenji", "Sato", "demo-instructor-pass"),
     ("sensei2", Role.INSTRUCTOR, "Maria", "Lopez", "demo-instructor-pass"),
+    ("sensei3", Role.INSTRUCTOR, "Yuki", "Tanaka", "demo-instructor-pass"),
     ("member", Role.MEMBER, "Mia", "Member", "demo-member-pass"),
     ("member2", Role.MEMBER, "Max", "Member", "demo-member-pass"),
     ("visitor", Role.PUBLIC, "Pat", "Public", "demo-public-pass"),
@@ -91,7 +95,7 @@ class Command(BaseCommand):
         return event
 
     def _sessions(self, now, event, people) -> None:
-        sensei, sensei2 = people["sensei"], people["sensei2"]
+        sensei, sensei2, sensei3 = people["sensei"], people["sensei2"], people["sensei3"]
         plans = [
             (
                 "soon",
@@ -115,7 +119,7 @@ class Command(BaseCommand):
                 False,
                 True,
             ),
-            ("full", sensei2, "Private coaching", now + timedelta(minutes=5), 30, 1, True, True),
+            ("full", sensei3, "Private coaching", now + timedelta(minutes=5), 30, 1, True, True),
         ]
         for key, instructor, title, start, minutes, capacity, is_public, members_only in plans:
             live = key == "live"

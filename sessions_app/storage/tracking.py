@@ -1,0 +1,139 @@
+"""Every write of a mirrored model queues an outbox entry in the same transaction.
+
+Django's ``post_save`` fires after ``save()``'s own transaction for a plain model, and no
+signal fires for ``QuerySet.update()``, ``bulk_update()`` or ``bulk_create()``. So:
+
+* ``MirroredModel.save()`` wraps the save and the enqueue in one ``atomic`` block;
+* ``MirroredQuerySet`` does the same for ``update`` (the lifecycle's conditional UPDATEs),
+  ``bulk_update`` and ``bulk_create``;
+* deletes — ``Model.delete()``, ``QuerySet.delete()`` and cascades — all go through
+  Django's deletion collector, which sends ``post_delete`` inside its transaction; a
+  receiver is connected for every mirrored model (which also turns off the collector's
+  signal-less "fast delete" for them).
+
+Raw SQL and ``_base_manager.update()`` bypass this; nothing in the app uses either.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models, router, transaction
+from django.db.models import Q
+from django.db.models.signals import post_delete
+
+from sessions_app.storage import outbox
+from sessions_app.storage.fieldmap import spec_for_model
+from sessions_app.storage.models import OutboxOp
+
+_CHUNK = 500
+
+
+def _table(model: type[models.Model]) -> str:
+    spec = spec_for_model(model)
+    if spec is None:
+        raise TypeError(f"{model._meta.label} is not mirrored to ZeroDB (see fieldmap.TABLES)")
+    return spec.name
+
+
+class MirroredQuerySet(models.QuerySet):
+    """A queryset whose bulk writes queue the rows they change."""
+
+    def update(self, **kwargs: Any) -> int:
+        if not outbox.is_enabled() or self.query.is_sliced:
+            return super().update(**kwargs)
+        with transaction.atomic(using=self.db):
+            # Lock the matching rows first so that exactly these are updated and queued:
+            # on PostgreSQL a row committed in between would otherwise be updated but not
+            # queued. (SQLite's IMMEDIATE transactions already exclude other writers.)
+            pks = list(
+                self.order_by("pk").select_for_update(of=("self",)).values_list("pk", flat=True)
+            )
+            count = 0
+            for start in range(0, len(pks), _CHUNK):
+                chunk = self.filter(pk__in=pks[start : start + _CHUNK])
+                count += super(MirroredQuerySet, chunk).update(**kwargs)
+            outbox.enqueue(((_table(self.model), pk) for pk in pks), OutboxOp.UPDATE, using=self.db)
+        return count
+
+    update.alters_data = True
+
+    def bulk_update(self, objs, fields, batch_size=None) -> int:
+        if not outbox.is_enabled():
+            return super().bulk_update(objs, fields, batch_size=batch_size)
+        objs = list(objs)
+        with transaction.atomic(using=self.db):
+            count = super().bulk_update(objs, fields, batch_size=batch_size)
+            outbox.enqueue(
+                ((_table(self.model), obj.pk) for obj in objs), OutboxOp.UPDATE, using=self.db
+            )
+        return count
+
+    bulk_update.alters_data = True
+
+    def bulk_create(self, objs, *args: Any, **kwargs: Any):
+        if not outbox.is_enabled():
+            return super().bulk_create(objs, *args, **kwargs)
+        objs = list(objs)
+        table = _table(self.model)
+        with transaction.atomic(using=self.db):
+            created = super().bulk_create(objs, *args, **kwargs)
+            pks = [obj.pk for obj in created]
+            unique_fields = kwargs.get("unique_fields")
+            if kwargs.get("update_conflicts") and unique_fields:
+                # A conflicting row was updated in place: find it by its unique fields.
+                pks += list(self._rows_matching(created, unique_fields))
+            rows = [(table, pk) for pk in pks] + outbox.parents_of(table, created)
+            outbox.enqueue(rows, OutboxOp.CREATE, using=self.db)
+        return created
+
+    bulk_create.alters_data = True
+
+    def _rows_matching(self, objs, unique_fields):
+        attnames = [self.model._meta.get_field(name).attname for name in unique_fields]
+        condition = Q()
+        for obj in objs:
+            condition |= Q(**{name: getattr(obj, name) for name in attnames})
+        return (
+            self.model._base_manager.using(self.db).filter(condition).values_list("pk", flat=True)
+        )
+
+
+class MirroredModel(models.Model):
+    """A model whose saves and deletes queue an outbox entry in their transaction."""
+
+    class Meta:
+        abstract = True
+
+    def __init_subclass__(cls, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        # Connected per concrete model: the collector then deletes them one by one and
+        # sends post_delete inside its transaction, cascades included.
+        post_delete.connect(
+            _queue_deleted, sender=cls, weak=False, dispatch_uid=f"zerodb-outbox:{cls.__qualname__}"
+        )
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        if not outbox.is_enabled() or (update_fields is not None and not update_fields):
+            return super().save(*args, **kwargs)
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        created = self._state.adding
+        with transaction.atomic(using=using):
+            super().save(*args, **kwargs)
+            table = _table(type(self))
+            rows = [(table, self.pk)]
+            if created:
+                rows += outbox.parents_of(table, [self])
+            outbox.enqueue(rows, OutboxOp.CREATE if created else OutboxOp.UPDATE, using=using)
+        return None
+
+    save.alters_data = True
+
+
+def _queue_deleted(sender, instance, using, **kwargs) -> None:
+    if not outbox.is_enabled() or spec_for_model(sender) is None:
+        return
+    table = _table(sender)
+    rows = [(table, instance.pk), *outbox.parents_of(table, [instance])]
+    outbox.enqueue(rows, OutboxOp.DELETE, using=using)

@@ -1,0 +1,1 @@
+"""Fakes of outside services, for end-to-end and fault tests."""

@@ -1,0 +1,218 @@
+"""Races with real threads against the real database (SQLite file or PostgreSQL).
+
+Each test starts its threads together behind a barrier and checks that the guard leaves
+exactly one winner or exactly ``capacity`` seats. The first test shows that the race is
+real: a naive read-then-write join over-fills the session.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from sessions_app import services
+from sessions_app.models import (
+    EndReason,
+    SessionAttendance,
+    SessionRegistration,
+    SessionStatus,
+    TrainingSession,
+)
+from wwmaa.models import Role, User
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run_together(functions: list[Callable[[], object]]) -> list[object]:
+    """Run every function in its own thread, released at once; return results or errors."""
+    barrier = threading.Barrier(len(functions))
+    results: list[object] = [None] * len(functions)
+
+    def worker(index: int, func: Callable[[], object]) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[index] = func()
+        except Exception as exc:  # the outcome under test, kept for the assertions
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i, f)) for i, f in enumerate(functions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung"
+    close_old_connections()
+    return results
+
+
+def make_members(count: int) -> list[User]:
+    return User.objects.bulk_create(
+        [
+            User(username=f"racer{i}", role=Role.MEMBER, password="!", email=f"r{i}@example.com")
+            for i in range(count)
+        ]
+    )
+
+
+@pytest.fixture
+def open_session(instructor):
+    """A 10-seat session whose join window is open now, with its room ready."""
+    return TrainingSession.objects.create(
+        instructor=instructor,
+        title="Race class",
+        start_time=timezone.now() + timedelta(minutes=5),
+        duration_minutes=60,
+        capacity=10,
+        room_status="ready",
+        room_id="local-race",
+        room_url="http://testserver/room/",
+    )
+
+
+def test_a_naive_read_then_write_join_over_fills_the_session(open_session):
+    """Without the guard the race is real: everyone reads "seats left" before anyone writes."""
+    members = make_members(20)
+    read_done = threading.Barrier(len(members))
+
+    def naive_join(user):
+        def join():
+            taken = SessionAttendance.objects.filter(session=open_session).count()
+            read_done.wait(timeout=30)
+            if taken < open_session.capacity:
+                now = timezone.now()
+                SessionAttendance.objects.create(
+                    session=open_session, user=user, joined_at=now, segment_started_at=now
+                )
+                return "admitted"
+            return "full"
+
+        return join
+
+    results = run_together([naive_join(user) for user in members])
+
+    assert results.count("admitted") == 20
+    assert SessionAttendance.objects.filter(session=open_session).count() > 10
+
+
+def test_fifty_members_joining_ten_seats_at_once_take_exactly_ten(open_session):
+    members = make_members(50)
+
+    results = run_together(
+        [lambda user=user: services.join_session(user, open_session.pk) for user in members]
+    )
+
+    admitted = [r for r in results if isinstance(r, services.JoinResult)]
+    refused = [r for r in results if isinstance(r, services.JoinRefused)]
+    assert len(admitted) == 10
+    assert len(refused) == 40, [r for r in results if not isinstance(r, services.JoinRefused)]
+    assert {r.code for r in refused} == {"full"}
+    assert SessionAttendance.objects.filter(session=open_session).count() == 10
+
+
+def test_the_same_member_joining_from_two_tabs_at_once_gets_one_row(open_session, member):
+    results = run_together([lambda: services.join_session(member, open_session.pk)] * 2)
+
+    assert all(isinstance(r, services.JoinResult) for r in results), results
+    assert SessionAttendance.objects.filter(session=open_session, user=member).count() == 1
+
+
+def test_two_concurrent_starts_leave_one_winner(open_session, instructor, admin_user):
+    results = run_together(
+        [
+            lambda: services.start_session(instructor, open_session.pk),
+            lambda: services.start_session(admin_user, open_session.pk),
+        ]
+    )
+
+    winners = [r for r in results if isinstance(r, TrainingSession)]
+    losers = [r for r in results if isinstance(r, services.Conflict)]
+    assert len(winners) == 1, results
+    assert len(losers) == 1 and losers[0].code == "already_live"
+    open_session.refresh_from_db()
+    assert open_session.status == SessionStatus.LIVE
+
+
+def test_an_end_racing_the_auto_end_leaves_one_winner_and_counts_watch_time_once(
+    open_session, instructor, member
+):
+    started = timezone.now()
+    TrainingSession.objects.filter(pk=open_session.pk).update(
+        status=SessionStatus.LIVE, started_at=started
+    )
+    SessionAttendance.objects.create(
+        session=open_session,
+        user=member,
+        joined_at=started,
+        segment_started_at=started - timedelta(minutes=10),
+    )
+    end_at = started + timedelta(minutes=1)
+
+    results = run_together(
+        [
+            lambda: services.end_session(instructor, open_session.pk, now=end_at),
+            lambda: services.finish_session(
+                open_session.pk,
+                from_status=SessionStatus.LIVE,
+                reason=EndReason.AUTO_OVERDUE,
+                now=end_at,
+            ),
+        ]
+    )
+
+    ended_by_instructor = isinstance(results[0], TrainingSession)
+    ended_by_job = results[1] is True
+    assert ended_by_instructor != ended_by_job, results
+    if not ended_by_instructor:
+        assert isinstance(results[0], services.Conflict) and results[0].code == "session_ended"
+    open_session.refresh_from_db()
+    assert open_session.status == SessionStatus.ENDED
+    row = SessionAttendance.objects.get(session=open_session, user=member)
+    assert row.watch_time_seconds == 11 * 60
+    assert row.segment_started_at is None
+
+
+def test_two_ends_at_once_leave_one_winner(open_session, instructor, admin_user):
+    TrainingSession.objects.filter(pk=open_session.pk).update(
+        status=SessionStatus.LIVE, started_at=timezone.now()
+    )
+
+    results = run_together(
+        [
+            lambda: services.end_session(instructor, open_session.pk),
+            lambda: services.end_session(admin_user, open_session.pk),
+        ]
+    )
+
+    assert sum(isinstance(r, TrainingSession) for r in results) == 1, results
+    assert sum(isinstance(r, services.Conflict) for r in results) == 1
+
+
+def test_overlapping_creates_for_one_instructor_at_once_create_one_session(instructor):
+    start = timezone.now() + timedelta(days=1)
+
+    def create(title):
+        return lambda: services.create_session(
+            instructor, {"title": title, "start_time": start, "duration_minutes": 60}
+        )
+
+    results = run_together([create(f"Class {i}") for i in range(5)])
+
+    assert sum(isinstance(r, TrainingSession) for r in results) == 1, results
+    conflicts = [r for r in results if isinstance(r, services.Conflict)]
+    assert len(conflicts) == 4 and {c.code for c in conflicts} == {"overlap"}
+    assert TrainingSession.objects.filter(instructor=instructor).count() == 1
+
+
+def test_registering_twice_at_once_keeps_one_registration(open_session, member):
+    results = run_together([lambda: services.register(member, open_session.pk)] * 4)
+
+    assert all(isinstance(r, tuple) for r in results), results
+    assert sum(created for _registration, created in results) == 1
+    assert SessionRegistration.objects.filter(session=open_session, user=member).count() == 1
