@@ -341,4 +341,5 @@ class _SaveAborted(Exception):
     pass
 
 
+from sessions_app.rooms import admin as rooms_admin  # noqa: E402,F401
 from sessions_app.storage import admin as storage_admin  # noqa: E402,F401

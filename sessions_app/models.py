@@ -31,6 +31,10 @@ TAG_MAX_LENGTH = 40
 MEMBER_JOIN_LEAD = timedelta(minutes=10)
 HOST_JOIN_LEAD = timedelta(minutes=30)
 AUTO_END_GRACE = timedelta(minutes=30)
+# How long a room page may fall silent (its heartbeat comes every 30 seconds) before its
+# user is taken to have gone: a crashed tab or a lost network never says goodbye. Long
+# enough for a background tab whose timers the browser throttles to one a minute.
+PRESENCE_GRACE = timedelta(minutes=5)
 
 
 class SessionStatus(models.TextChoices):
@@ -125,6 +129,11 @@ class TrainingSession(MirroredModel):
     room_status = models.CharField(
         max_length=16, choices=RoomStatus.choices, default=RoomStatus.PENDING
     )
+    # The jobs' bookkeeping for the room: how many times the ensure-rooms job has tried to
+    # create it, and when a job may next try to create it (or, once the session is over,
+    # to retire it). Back-off between attempts lives here, on the row.
+    room_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    room_next_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
     recording_enabled = models.BooleanField(default=False)
     chat_enabled = models.BooleanField(default=True)
     recording_id = models.CharField(max_length=200, null=True, blank=True)
@@ -154,6 +163,12 @@ class TrainingSession(MirroredModel):
             models.Index(fields=["instructor", "start_time"], name="session_instr_start_idx"),
             models.Index(fields=["event", "start_time"], name="session_event_start_idx"),
             models.Index(fields=["room_status", "start_time"], name="session_room_start_idx"),
+            # Webhooks find their session by the provider's room id.
+            models.Index(fields=["room_id"], name="session_room_id_idx"),
+            # The ensure-rooms job: scheduled sessions with a pending room, by start time.
+            models.Index(
+                fields=["status", "room_status", "start_time"], name="session_room_due_idx"
+            ),
             models.Index(fields=["archived_at"], name="session_archived_idx"),
             models.Index(fields=["created_at"], name="session_created_idx"),
         ]
@@ -265,11 +280,27 @@ class SessionAttendance(MirroredModel):
         return self.segment_started_at is not None
 
     def watch_seconds_at(self, now: datetime) -> int:
-        """Watch time including the open segment, as of ``now``."""
+        """Watch time including the open segment, counted up to ``counted_until(now)``."""
         total = self.watch_time_seconds
-        if self.segment_started_at is not None and now > self.segment_started_at:
-            total += int((now - self.segment_started_at).total_seconds())
+        if self.segment_started_at is not None:
+            until = self.counted_until(now)
+            if until > self.segment_started_at:
+                total += int((until - self.segment_started_at).total_seconds())
         return total
+
+    def counted_until(self, now: datetime) -> datetime:
+        """Up to when the open segment counts, judged at ``now``.
+
+        A segment whose room page sent heartbeats (``last_seen_at`` after the segment
+        began) and then fell silent for longer than ``PRESENCE_GRACE`` counts up to the
+        last heartbeat plus the grace: the tab crashed or lost the network without a
+        goodbye. A segment that never had a heartbeat counts up to ``now``: API clients
+        and the provider's webhooks report joins and leaves, not presence.
+        """
+        seen = self.last_seen_at
+        if self.segment_started_at is not None and seen and seen > self.segment_started_at:
+            return min(now, seen + PRESENCE_GRACE)
+        return now
 
 
 class SessionRegistration(models.Model):
@@ -296,5 +327,6 @@ class SessionRegistration(models.Model):
         return f"{self.user} registered for {self.session}"
 
 
+from sessions_app.jobs.models import SessionEmail  # noqa: E402,F401
 from sessions_app.rooms.models import RoomCall, RoomParticipant, WebhookDelivery  # noqa: E402,F401
 from sessions_app.storage.models import OutboxEntry, RowMapping  # noqa: E402,F401

@@ -9,11 +9,13 @@ Cloudflare re-delivering it, apply it once.
 What each event does:
 
 * ``meeting.participantJoined`` / ``participantLeft``: the attendance row of the user named
-  by ``customParticipantId`` (our user id), one row per (session, user), watch time summed
-  over every segment by ``sessions_app.services.joining.leave_session``;
+  by ``customParticipantId`` (our user id), one row per (session, user), its segments
+  opened and closed by ``sessions_app.services.joining`` (``open_segment``,
+  ``leave_session``), which our own join and leave use too;
 * ``meeting.started`` / ``meeting.ended``: a ``RoomCall`` row. The end of a call (e.g.
   ``ALL_PARTICIPANTS_LEFT``) never ends the training session: only the instructor, an
-  admin or the auto-end job do that;
+  admin or the auto-end job do that. A call that starts in a live session whose
+  recording should run but does not (its start was refused) queues the recording;
 * ``recording.statusUpdate``: the session's ``recording_*`` fields.
 
 An event about a room, user or recording we do not know is logged and acknowledged.
@@ -29,15 +31,16 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from sessions_app.models import (
     RecordingStatus,
     RoomCall,
     SessionAttendance,
+    SessionStatus,
     TrainingSession,
     WebhookDelivery,
 )
+from sessions_app.queueing import enqueue
 from sessions_app.rooms import (
     RoomProviderError,
     RoomProviderUnavailable,
@@ -46,8 +49,9 @@ from sessions_app.rooms import (
     WebhookPayloadInvalid,
     get_provider,
 )
+from sessions_app.services import rooms as room_service
 from sessions_app.services.errors import Conflict
-from sessions_app.services.joining import leave_session
+from sessions_app.services.joining import leave_session, open_segment, present_from
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +101,7 @@ def receive(body: bytes, headers: Mapping[str, str]) -> Receipt:
     try:
         # A stored delivery that was never handled (its task was lost) is queued again
         # on re-delivery; the task's claim makes a second run harmless.
-        async_task(PROCESS_TASK, str(delivery.pk), task_name=f"webhook {event.kind}")
+        enqueue(PROCESS_TASK, str(delivery.pk), task_name=f"webhook {event.kind}")
     except Exception as exc:
         if created:
             # Forget it, so that Cloudflare's re-delivery after our 503 is accepted.
@@ -173,9 +177,7 @@ def _participant_joined(event: WebhookEvent) -> str:
     at = event.occurred_at or timezone.now()
     with transaction.atomic():
         attendance, created = SessionAttendance.objects.select_for_update().get_or_create(
-            session=session,
-            user=user,
-            defaults={"joined_at": at, "segment_started_at": at, "last_seen_at": at},
+            session=session, user=user, defaults=present_from(at)
         )
         if created:
             return "attendance opened"
@@ -185,12 +187,7 @@ def _participant_joined(event: WebhookEvent) -> str:
         if attendance.left_at is not None and attendance.left_at >= at:
             # A later leave is already recorded: this join arrived out of order.
             return "ignored: a later leave is recorded"
-        attendance.segment_started_at = at
-        attendance.left_at = None
-        attendance.last_seen_at = at
-        attendance.save(
-            update_fields=["segment_started_at", "left_at", "last_seen_at", "updated_at"]
-        )
+        open_segment(attendance, at)
     return "attendance reopened"
 
 
@@ -234,6 +231,15 @@ def _meeting_started(event: WebhookEvent) -> str:
             RoomCall.objects.filter(pk=call.pk, started_at__isnull=True).update(started_at=at)
     else:
         RoomCall.objects.create(session=session, room_id=event.room_id, started_at=at)
+    if (
+        session.status == SessionStatus.LIVE
+        and session.recording_enabled
+        and session.recording_status == RecordingStatus.NONE
+    ):
+        # The recording did not start with the session (the provider may need someone in
+        # the call first): now there is a call. The claim in start_recording keeps it one.
+        room_service.queue(room_service.START_RECORDING_TASK, session.pk)
+        return "call started, recording queued"
     return "call started"
 
 

@@ -97,3 +97,13 @@ def anonymous():
     from django.contrib.auth.models import AnonymousUser
 
     return AnonymousUser()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Every test starts with an empty cache, so API throttle counts never carry over."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

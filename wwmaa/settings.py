@@ -5,6 +5,7 @@ console email and the local room provider. Production sets environment variables
 (see ``.env.example``).
 """
 
+import hashlib
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "csp",
     "wwmaa",
     "events_app",
     "sessions_app",
@@ -59,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "wwmaa.middleware.UserTimezoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "wwmaa.urls"
@@ -140,20 +143,50 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "WWMAA Live <live@wwmaa.example>")
 
 # Background jobs (django-q2): the database is the broker unless Redis is configured.
+# Scheduled ticks and the cleanup are in sessions_app/jobs; several qcluster processes
+# may run at once, every job being safe on two workers.
 REDIS_URL = env_str("REDIS_URL")
 Q_CLUSTER = {
     "name": "wwmaa",
-    "workers": env_int("Q_WORKERS", 2, minimum=1),
+    "workers": env_int("Q_WORKERS", 2, minimum=1, maximum=64),
+    # A task still running after this many seconds is killed. A job tick starts no new
+    # unit after 60 seconds (sessions_app.jobs.base), so it ends well within it.
     "timeout": 120,
+    # Database broker: a task not acknowledged this long after it was handed out goes to
+    # another worker. Longer than the timeout, or a slow task would run twice at once.
     "retry": 180,
     "max_attempts": 3,
+    # After the cluster was down, a missed schedule runs once, not once per missed slot.
     "catch_up": False,
+    # Daily schedules (the 02:00 cleanup) are wall-clock times in the site's zone.
+    "time_zone": TIME_ZONE,
+    # Database broker: seconds between looks at an empty queue.
+    "poll": 1,
+    # Successful task results kept for the admin (a day of ticks is about 1,200).
+    "save_limit": env_int("Q_SAVE_LIMIT", 1000, minimum=0),
     "label": "Background jobs",
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+
+# Cache: API throttle counts live here, so several web processes need a shared one. Kept
+# apart from REDIS_URL because clearing a Redis cache empties its whole database, which
+# must never be the job queue's.
+CACHE_URL = env_str("CACHE_URL")
+if CACHE_URL:
+    if not CACHE_URL.startswith(("redis://", "rediss://")):
+        raise ImproperlyConfigured(f"CACHE_URL={CACHE_URL!r} must be a redis:// URL.")
+    if REDIS_URL and CACHE_URL == REDIS_URL:
+        raise ImproperlyConfigured(
+            "CACHE_URL must name another Redis database than REDIS_URL (e.g. /1 and /0)."
+        )
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Video rooms: Cloudflare RealtimeKit when its three credentials are set, local otherwise.
 CLOUDFLARE_ACCOUNT_ID = env_str("CLOUDFLARE_ACCOUNT_ID")
@@ -165,6 +198,14 @@ CLOUDFLARE_API_BASE_URL = env_str(
 CLOUDFLARE_HOST_PRESET = env_str("CLOUDFLARE_HOST_PRESET", "group_call_host")
 CLOUDFLARE_PARTICIPANT_PRESET = env_str("CLOUDFLARE_PARTICIPANT_PRESET", "group_call_participant")
 CLOUDFLARE_WEBHOOK_PUBLIC_KEY = env_str("CLOUDFLARE_WEBHOOK_PUBLIC_KEY")
+# The RealtimeKit browser packages the room page loads (npm @cloudflare/realtimekit-ui and
+# @cloudflare/realtimekit, released together): pinned, so a new release never reaches
+# the room page untested.
+REALTIMEKIT_UI_VERSION = env_str("REALTIMEKIT_UI_VERSION", "2.0.2")
+if not re.fullmatch(r"\d+\.\d+\.\d+(-[0-9A-Za-z.]+)?", REALTIMEKIT_UI_VERSION):
+    raise ImproperlyConfigured(
+        f"REALTIMEKIT_UI_VERSION={REALTIMEKIT_UI_VERSION!r} is not a version such as 2.0.2."
+    )
 ROOM_PROVIDER = (
     "cloudflare"
     if CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN and CLOUDFLARE_CALLS_APP_ID
@@ -186,7 +227,7 @@ ZERODB_TIMEOUT_SECONDS = env_int("ZERODB_TIMEOUT_SECONDS", 10, minimum=1, maximu
 # delay, then doubling up to the cap) takes over when they are spent.
 ZERODB_RETRIES = env_int("ZERODB_RETRIES", 2, minimum=0, maximum=10)
 ZERODB_BACKOFF_SECONDS = env_int("ZERODB_BACKOFF_SECONDS", 5, minimum=1, maximum=3600)
-ZERODB_BACKOFF_MAX_SECONDS = env_int("ZERODB_BACKOFF_MAX_SECONDS", 900, minimum=1, maximum=86400)
+ZERODB_BACKOFF_MAX_SECONDS = env_int("ZERODB_BACKOFF_MAX_SECONDS", 300, minimum=1, maximum=86400)
 # How long one scheduled drain may keep starting deliveries (django-q2 kills a task at 120 s).
 ZERODB_DRAIN_SECONDS = env_int("ZERODB_DRAIN_SECONDS", 30, minimum=1, maximum=90)
 if not ZERODB_PATH_PREFIX.startswith("/"):
@@ -215,6 +256,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "sessions_app.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "sessions_app.api.pagination.LimitOffsetPagination",
     "EXCEPTION_HANDLER": "sessions_app.api.exceptions.api_exception_handler",
@@ -223,11 +269,12 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
     ],
-    # Counted per process in the default (local memory) cache.
+    # Counted in the default cache, which is per process (local memory): with several web
+    # processes each counts on its own until a shared cache (Redis) is configured.
     "DEFAULT_THROTTLE_RATES": {
         "anon": _throttle_rate("API_THROTTLE_ANON", "120/min"),
         "user": _throttle_rate("API_THROTTLE_USER", "600/min"),
-        "token": _throttle_rate("API_THROTTLE_TOKEN", "10/min"),
+        "token": _throttle_rate("API_THROTTLE_TOKEN", "20/min"),
         "join": _throttle_rate("API_THROTTLE_JOIN", "30/min"),
     },
     # Clients are told apart by REMOTE_ADDR unless the site sits behind this many proxies
@@ -239,7 +286,11 @@ REST_FRAMEWORK = {
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15, minimum=1)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 7, minimum=1)),
-    "SIGNING_KEY": env_str("JWT_SIGNING_KEY") or SECRET_KEY,
+    # Its own key, so that a token can never be replayed as a signature of something else
+    # Django signs with SECRET_KEY; derived from it unless set, and always 64 characters
+    # (HS256 wants at least 32 bytes of key).
+    "SIGNING_KEY": env_str("JWT_SIGNING_KEY")
+    or hashlib.sha256(f"wwmaa-jwt-signing:{SECRET_KEY}".encode()).hexdigest(),
     "ALGORITHM": "HS256",
     "AUTH_HEADER_TYPES": ("Bearer",),
     "UPDATE_LAST_LOGIN": False,
@@ -258,11 +309,43 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "sessions_app.api.schema.paths_without_trailing_slash",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "SessionStatusEnum": "sessions_app.models.SessionStatus",
         "RoomStatusEnum": "sessions_app.models.RoomStatus",
         "RecordingStatusEnum": "sessions_app.models.RecordingStatus",
         "EndReasonEnum": "sessions_app.models.EndReason",
+    },
+}
+
+# Security headers on every response, in development too, so that a page breaking under
+# them shows up before production. SecurityMiddleware sends nosniff, the referrer policy
+# and the opener policy; XFrameOptionsMiddleware forbids framing; django-csp sends the
+# Content-Security-Policy: this site's own scripts, styles and images only, no inline
+# script, nothing may frame it. The Cloudflare room page adds the RealtimeKit UI kit's
+# CDN for itself (sessions_app.room_views). The admin and the API docs page keep Django's
+# and drf-spectacular's inline styles and scripts, so they are left out of it.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/admin/", "/api/docs"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "media-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
     },
 }
 
@@ -272,6 +355,12 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 3600, minimum=0)
+    # The site runs on a host of its own (live.wwmaa.org): its subdomains are HTTPS too.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    # Preloading binds the whole domain for months: its owner's decision, off unless set.
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     STORAGES = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

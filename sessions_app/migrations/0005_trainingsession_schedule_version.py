@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sessions_app', '0004_zerodb_drain_schedule'),
+        ("sessions_app", "0003_zerodb_outbox"),
     ]
 
     operations = [

@@ -8,13 +8,19 @@ begin IMMEDIATE), so the seat count read inside it cannot change before the seat
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
-from sessions_app.models import RoomStatus, SessionAttendance, TrainingSession
-from sessions_app.rooms import JoinCredentials, RoomProviderError, get_provider
+from sessions_app.models import (
+    PRESENCE_GRACE,
+    RoomParticipant,
+    RoomStatus,
+    SessionAttendance,
+    TrainingSession,
+)
+from sessions_app.rooms import JoinCredentials, RoomProviderError, RoomRole, get_provider
 from sessions_app.services import rooms as room_service
 from sessions_app.services.eligibility import MESSAGES, JoinDecision, Reason, can_join
 from sessions_app.services.errors import Conflict, LoginRequired, RoomNotReady, SessionError
@@ -39,7 +45,9 @@ class JoinResult:
 
 def room_role(session: TrainingSession, user) -> str:
     """The instructor and admins host the room; everyone else takes part."""
-    return "host" if roles.owns(user, session) or roles.is_admin(user) else "participant"
+    if roles.owns(user, session) or roles.is_admin(user):
+        return RoomRole.HOST
+    return RoomRole.PARTICIPANT
 
 
 def _room_not_ready(decision: JoinDecision) -> JoinRefused:
@@ -89,33 +97,85 @@ def join_session(user, session_id, *, now: datetime | None = None) -> JoinResult
         if not decision.can_join:
             raise JoinRefused(decision)
         rejoined = attendance is not None
-        opened_segment = attendance is None or attendance.segment_started_at is None
         previous_left_at = attendance.left_at if attendance is not None else None
         if attendance is None:
             attendance = SessionAttendance.objects.create(
-                session=session,
-                user=user,
-                joined_at=now,
-                segment_started_at=now,
-                last_seen_at=now,
+                session=session, user=user, **present_from(now)
             )
+            opened_segment = True
         else:
-            if attendance.segment_started_at is None:
-                attendance.segment_started_at = now
-                attendance.left_at = None
-            # Joining again while present (a second tab) keeps the segment that is open.
-            attendance.last_seen_at = now
-            attendance.save(
-                update_fields=["segment_started_at", "left_at", "last_seen_at", "updated_at"]
-            )
+            opened_segment = open_segment(attendance, now)
 
     try:
-        credentials = get_provider().join_credentials(session, user, room_role(session, user))
+        credentials = _issue_credentials(session, user)
     except RoomProviderError as exc:
         if opened_segment:
             _undo_join(attendance, created=not rejoined, previous_left_at=previous_left_at)
         raise _room_not_ready(decision) from exc
     return JoinResult(session, attendance, credentials, rejoined)
+
+
+def room_credentials(user, session_id, *, now: datetime | None = None) -> JoinCredentials:
+    """Fresh credentials for someone who already holds a seat: the room page asks on load.
+
+    Unlike a join it takes no seat and changes no attendance (on the Cloudflare provider
+    the call itself reports who is in it). Raises ``Conflict`` (``not_joined``) without a
+    seat and ``JoinRefused`` when ``can_join`` says no now (the session ended, …) or the
+    provider cannot issue them.
+    """
+    _require_login(user)
+    now = now or timezone.now()
+    session = TrainingSession.objects.get(pk=session_id)
+    if not SessionAttendance.objects.filter(session=session, user=user).exists():
+        raise Conflict("You have not joined this session.", "not_joined")
+    decision = can_join(session, user, now=now, user_holds_seat=True)
+    if not decision.can_join:
+        raise JoinRefused(decision)
+    if session.room_status != RoomStatus.READY:
+        raise _room_not_ready(decision)
+    try:
+        return _issue_credentials(session, user)
+    except RoomProviderError as exc:
+        raise _room_not_ready(decision) from exc
+
+
+def _issue_credentials(session: TrainingSession, user) -> JoinCredentials:
+    """Ask the provider for the user's credentials, reusing their participant if known.
+
+    The participant id the provider returns is kept per (session, user), so a rejoin or
+    a reload refreshes that participant's token instead of adding a second participant.
+    """
+    role = room_role(session, user)
+    known = RoomParticipant.objects.known(session, user, role)
+    credentials = get_provider().join_credentials(session, user, role, participant_id=known)
+    if credentials.participant_id and credentials.participant_id != known:
+        RoomParticipant.objects.remember(
+            session, user, participant_id=credentials.participant_id, role=role
+        )
+    return credentials
+
+
+def present_from(at: datetime) -> dict:
+    """The fields of a new attendance row whose user is in the room from ``at``."""
+    return {"joined_at": at, "segment_started_at": at, "last_seen_at": at}
+
+
+def open_segment(attendance: SessionAttendance, at: datetime) -> bool:
+    """Mark the row's user present from ``at``; the caller holds the row's lock.
+
+    The one home of "someone entered the room", for our own join and for the provider's
+    webhook alike. A segment that is open already stands (a second tab, or the webhook
+    of a join made through our page), so no time is counted twice. Saves the row and
+    returns whether a new segment was opened.
+    """
+    opened = attendance.segment_started_at is None
+    if opened:
+        attendance.segment_started_at = at
+        attendance.left_at = None
+    if attendance.last_seen_at is None or attendance.last_seen_at < at:
+        attendance.last_seen_at = at
+    attendance.save(update_fields=["segment_started_at", "left_at", "last_seen_at", "updated_at"])
+    return opened
 
 
 def _undo_join(
@@ -152,8 +212,9 @@ def leave_session(user, session_id, *, now: datetime | None = None) -> SessionAt
             raise Conflict("You have not joined this session.", "not_joined")
         if attendance.segment_started_at is not None:
             attendance.watch_time_seconds = attendance.watch_seconds_at(now)
+            # A page that fell silent before this leave left when its heartbeats stopped.
+            attendance.left_at = attendance.counted_until(now)
             attendance.segment_started_at = None
-            attendance.left_at = now
             attendance.last_seen_at = now
             attendance.save(
                 update_fields=[
@@ -168,11 +229,36 @@ def leave_session(user, session_id, *, now: datetime | None = None) -> SessionAt
 
 
 def record_presence(user, session_id, *, now: datetime | None = None) -> bool:
-    """A heartbeat from the room page: the user is still there. Returns whether it counted."""
+    """A heartbeat from the room page: the user is still there. Returns whether it counted.
+
+    Only an open segment counts: after a leave (in this tab or another) the page must
+    join again. A heartbeat after a silence longer than ``PRESENCE_GRACE`` (the laptop
+    slept, the network dropped) does not fill the silence: the segment is closed where
+    the silence began plus the grace, and a new one opens now. Two tabs of one user
+    share the one segment, so they count once.
+    """
     _require_login(user)
     now = now or timezone.now()
-    return bool(
-        SessionAttendance.objects.filter(
-            session_id=session_id, user=user, segment_started_at__isnull=False
-        ).update(last_seen_at=now, updated_at=now)
-    )
+    with transaction.atomic():
+        attendance = (
+            SessionAttendance.objects.select_for_update()
+            .filter(session_id=session_id, user=user, segment_started_at__isnull=False)
+            .first()
+        )
+        if attendance is None:
+            return False
+        fields = ["last_seen_at", "updated_at"]
+        seen = attendance.last_seen_at or attendance.segment_started_at
+        if seen + PRESENCE_GRACE < now:
+            lapsed_at = max(seen + PRESENCE_GRACE, attendance.segment_started_at)
+            attendance.watch_time_seconds += int(
+                (lapsed_at - attendance.segment_started_at).total_seconds()
+            )
+            # The new segment begins a second back: a segment whose last_seen_at is after its
+            # start is one the page reports on, which the grace then applies to
+            # (SessionAttendance.counted_until) should this tab, too, go silent.
+            attendance.segment_started_at = now - timedelta(seconds=1)
+            fields += ["watch_time_seconds", "segment_started_at"]
+        attendance.last_seen_at = now
+        attendance.save(update_fields=fields)
+    return True

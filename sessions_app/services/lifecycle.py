@@ -168,8 +168,9 @@ def validate_session_input(
 def create_session(actor, data: dict[str, Any], *, now: datetime | None = None):
     """Create a scheduled session from API-style input (``event_id``, ``title``, …).
 
-    The room is not created here: ``room_status`` stays ``pending`` until a worker, a
-    start or a join creates it.
+    The room is not created here: once the session is committed a task asks the provider
+    for one. Until it succeeds ``room_status`` stays ``pending``, and the ensure-rooms job,
+    a start or a join creates it.
     """
     now = now or timezone.now()
     session = _clean_for_create(actor, data, now)
@@ -177,6 +178,7 @@ def create_session(actor, data: dict[str, Any], *, now: datetime | None = None):
         _lock_instructor(session.instructor)
         _check_overlap(session.instructor, session.start_time, session.end_time, tz=actor.zoneinfo)
         session.save()
+        room_service.queue(room_service.CREATE_ROOM_TASK, session.pk)
     return session
 
 
@@ -221,7 +223,7 @@ def cancel_session(actor, session_id, *, now: datetime | None = None) -> Trainin
             raise status_conflict(
                 TrainingSession.objects.values_list("status", flat=True).get(pk=session.pk)
             )
-        transaction.on_commit(lambda: room_service.retire_room(session.pk))
+        room_service.queue(room_service.RETIRE_ROOM_TASK, session.pk)
         transaction.on_commit(lambda: notifications.session_canceled(session.pk))
     session.refresh_from_db()
     return session
@@ -265,6 +267,8 @@ def start_session(actor, session_id, *, now: datetime | None = None) -> Training
         _check_startable(session, now)
         raise Conflict("The session changed meanwhile; please try again.", "conflict")
     session.refresh_from_db()
+    if session.recording_enabled:
+        room_service.queue(room_service.START_RECORDING_TASK, session.pk)
     return session
 
 
@@ -298,7 +302,7 @@ def finish_session(session_id, *, from_status: str, reason: str, now: datetime) 
             return False
         close_open_attendance(session_id, now)
         if from_status == SessionStatus.LIVE:
-            transaction.on_commit(lambda: room_service.end_call(session_id))
+            room_service.queue(room_service.END_CALL_TASK, session_id)
     return True
 
 

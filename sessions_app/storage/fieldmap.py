@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import Count
 
@@ -159,6 +160,8 @@ class TableSpec:
     # (our FK attribute, parent table): creating or deleting a row of this table changes
     # a count in the parent's document.
     counted_in: tuple[str, str] | None = None
+    # Model fields the derived fields are computed from, besides the mapped ones.
+    derived_from: tuple[str, ...] = ()
 
     @property
     def model(self) -> type[models.Model]:
@@ -167,6 +170,22 @@ class TableSpec:
     @property
     def document_names(self) -> tuple[str, ...]:
         return (*(f.theirs for f in self.fields), *(name for name, _ in self.derived))
+
+    def watches(self, field_names: Iterable[str]) -> bool:
+        """Whether writing these model fields can change the row's document.
+
+        Writes of bookkeeping fields only (a job's attempt counter, a heartbeat's
+        ``last_seen_at`` alone) need not be mirrored. Unknown names count as watched.
+        """
+        watched = {f.ours for f in self.fields} | set(self.derived_from)
+        for name in field_names:
+            try:
+                attname = self.model._meta.get_field(name).attname
+            except FieldDoesNotExist:
+                return True
+            if attname in watched:
+                return True
+        return False
 
     @property
     def schema(self) -> dict[str, str]:
@@ -270,6 +289,7 @@ TABLES: dict[str, TableSpec] = {
             *_TIMESTAMPS,
         ),
         derived=(("visibility", "string"),),
+        derived_from=("is_public",),
     ),
 }
 

@@ -49,23 +49,28 @@ def enqueue(rows: Iterable[tuple[str, Any]], op: str, *, using: str = DEFAULT_DB
     """
     if not is_enabled():
         return
-    by_table: dict[str, list[Any]] = defaultdict(list)
+    by_table: dict[str, dict[uuid.UUID, None]] = defaultdict(dict)  # ordered sets
     for table, object_id in rows:
         if table not in TABLES:
             raise ValueError(f"{table!r} is not a mirrored table")
-        if object_id is not None and object_id not in by_table[table]:
-            by_table[table].append(object_id)
+        if object_id is not None:
+            by_table[table][_as_uuid(object_id)] = None
     if not by_table:
         return
     now = timezone.now()
-    with transaction.atomic(using=using):
-        for table, ids in by_table.items():
+    inserted = 0
+    with transaction.atomic(using=using, savepoint=False):
+        for table, unique_ids in by_table.items():
+            ids = list(unique_ids)
             for start in range(0, len(ids), _CHUNK):
-                _enqueue_chunk(table, ids[start : start + _CHUNK], op, now, using)
-        _ask_for_drain(using)
+                inserted += _enqueue_chunk(table, ids[start : start + _CHUNK], op, now, using)
+        if inserted:
+            # A change folded into an open entry needs no kick: that entry's own kick is
+            # still to run, or it is backing off and a kick would not help.
+            _ask_for_drain(using)
 
 
-def _enqueue_chunk(table: str, ids: list[Any], op: str, now: datetime, using: str) -> None:
+def _enqueue_chunk(table: str, ids: list[uuid.UUID], op: str, now: datetime, using: str) -> int:
     open_entries = OutboxEntry.objects.using(using).filter(
         table=table, object_id__in=ids, state=OutboxState.PENDING, claimed_by__isnull=True
     )
@@ -74,20 +79,20 @@ def _enqueue_chunk(table: str, ids: list[Any], op: str, now: datetime, using: st
     folded = set(open_entries.select_for_update().values_list("object_id", flat=True))
     if folded:
         open_entries.filter(object_id__in=folded).update(op=op, changed_at=now)
-    OutboxEntry.objects.using(using).bulk_create(
-        [
-            OutboxEntry(
-                table=table,
-                object_id=object_id,
-                op=op,
-                created_at=now,
-                changed_at=now,
-                next_attempt_at=now,
-            )
-            for object_id in ids
-            if _as_uuid(object_id) not in folded
-        ]
-    )
+    new = [
+        OutboxEntry(
+            table=table,
+            object_id=object_id,
+            op=op,
+            created_at=now,
+            changed_at=now,
+            next_attempt_at=now,
+        )
+        for object_id in ids
+        if object_id not in folded
+    ]
+    OutboxEntry.objects.using(using).bulk_create(new)
+    return len(new)
 
 
 def _as_uuid(value: Any) -> uuid.UUID:
@@ -109,12 +114,10 @@ def kick() -> None:
     otherwise run right here, inside the web request that made the change. A broker that
     cannot be reached only delays delivery until the every-minute schedule.
     """
-    from django_q.tasks import async_task
+    from sessions_app.queueing import enqueue
 
     try:
-        async_task(
-            DRAIN_TASK, q_options={"task_name": "zerodb drain", "sync": False, "save": False}
-        )
+        enqueue(DRAIN_TASK, task_name="zerodb drain", sync=False, save=False)
     except Exception:
         logger.warning(
             "Could not queue a ZeroDB drain; the every-minute schedule will deliver the change.",
@@ -195,7 +198,7 @@ def _requeue_batch(table: str, ids: list[Any]) -> int:
 def backoff_delay(attempts: int, retry_after: float | None = None) -> timedelta:
     """Capped exponential back-off after ``attempts`` failures, at least ``retry_after``."""
     base = float(getattr(settings, "ZERODB_BACKOFF_SECONDS", 5))
-    cap = float(getattr(settings, "ZERODB_BACKOFF_MAX_SECONDS", 900))
+    cap = float(getattr(settings, "ZERODB_BACKOFF_MAX_SECONDS", 300))
     delay = min(cap, base * 2 ** max(0, attempts - 1))
     if retry_after is not None:
         # Honour the server, within reason: a day-long Retry-After is a misconfiguration.

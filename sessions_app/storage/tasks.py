@@ -13,7 +13,7 @@ from sessions_app.storage import delivery
 
 logger = logging.getLogger(__name__)
 
-SCHEDULE_NAME = "ZeroDB: drain the outbox"
+SCHEDULE_NAME = "zerodb_drain"
 SCHEDULE_FUNC = "sessions_app.storage.tasks.drain_outbox"
 
 
@@ -33,31 +33,9 @@ def drain_outbox() -> str:
 def install_schedule(schedule_model=None) -> bool:
     """Create (or repair) the every-minute schedule, keyed by its name; True if created.
 
-    Idempotent: running it again, or running migrations again, never adds a second one.
-    ``schedule_model`` is the historical model when called from a migration.
+    The schedule lives in the jobs' registry with every other one; this is the entry point
+    ``manage.py zerodb init`` uses to repair it.
     """
-    if schedule_model is None:
-        from django_q.models import Schedule as schedule_model
+    from sessions_app.jobs.schedules import install_schedules
 
-    minutes = "I"  # Schedule.MINUTES; the historical model has no constants
-    existing = list(schedule_model.objects.filter(name=SCHEDULE_NAME).order_by("pk"))
-    for duplicate in existing[1:]:
-        duplicate.delete()
-    if existing:
-        schedule = existing[0]
-        if (schedule.func, schedule.schedule_type, schedule.minutes, schedule.repeats) != (
-            SCHEDULE_FUNC,
-            minutes,
-            1,
-            -1,
-        ):
-            schedule.func = SCHEDULE_FUNC
-            schedule.schedule_type = minutes
-            schedule.minutes = 1
-            schedule.repeats = -1
-            schedule.save()
-        return False
-    schedule_model.objects.create(
-        name=SCHEDULE_NAME, func=SCHEDULE_FUNC, schedule_type=minutes, minutes=1, repeats=-1
-    )
-    return True
+    return install_schedules(schedule_model)[SCHEDULE_NAME] == "created"

@@ -11,6 +11,12 @@ signal fires for ``QuerySet.update()``, ``bulk_update()`` or ``bulk_create()``. 
   receiver is connected for every mirrored model (which also turns off the collector's
   signal-less "fast delete" for them).
 
+A write of fields the documents do not carry (``TableSpec.watches``) queues nothing.
+
+The blocks are ``atomic(savepoint=False)``, like Django's own ``save()`` and ``update()``:
+an error marks the caller's transaction for rollback, so the change and its entry commit
+together or not at all, without a savepoint round trip per write.
+
 Raw SQL and ``_base_manager.update()`` bypass this; nothing in the app uses either.
 """
 
@@ -23,26 +29,30 @@ from django.db.models import Q
 from django.db.models.signals import post_delete
 
 from sessions_app.storage import outbox
-from sessions_app.storage.fieldmap import spec_for_model
+from sessions_app.storage.fieldmap import TableSpec, spec_for_model
 from sessions_app.storage.models import OutboxOp
 
 _CHUNK = 500
 
 
-def _table(model: type[models.Model]) -> str:
+def spec_for(model: type[models.Model]) -> TableSpec:
     spec = spec_for_model(model)
     if spec is None:
         raise TypeError(f"{model._meta.label} is not mirrored to ZeroDB (see fieldmap.TABLES)")
-    return spec.name
+    return spec
+
+
+def _table(model: type[models.Model]) -> str:
+    return spec_for(model).name
 
 
 class MirroredQuerySet(models.QuerySet):
     """A queryset whose bulk writes queue the rows they change."""
 
     def update(self, **kwargs: Any) -> int:
-        if not outbox.is_enabled() or self.query.is_sliced:
+        if not self._mirrors(kwargs) or self.query.is_sliced:
             return super().update(**kwargs)
-        with transaction.atomic(using=self.db):
+        with transaction.atomic(using=self.db, savepoint=False):
             # Lock the matching rows first so that exactly these are updated and queued:
             # on PostgreSQL a row committed in between would otherwise be updated but not
             # queued. (SQLite's IMMEDIATE transactions already exclude other writers.)
@@ -59,10 +69,10 @@ class MirroredQuerySet(models.QuerySet):
     update.alters_data = True
 
     def bulk_update(self, objs, fields, batch_size=None) -> int:
-        if not outbox.is_enabled():
+        if not self._mirrors(fields):
             return super().bulk_update(objs, fields, batch_size=batch_size)
         objs = list(objs)
-        with transaction.atomic(using=self.db):
+        with transaction.atomic(using=self.db, savepoint=False):
             count = super().bulk_update(objs, fields, batch_size=batch_size)
             outbox.enqueue(
                 ((_table(self.model), obj.pk) for obj in objs), OutboxOp.UPDATE, using=self.db
@@ -76,7 +86,7 @@ class MirroredQuerySet(models.QuerySet):
             return super().bulk_create(objs, *args, **kwargs)
         objs = list(objs)
         table = _table(self.model)
-        with transaction.atomic(using=self.db):
+        with transaction.atomic(using=self.db, savepoint=False):
             created = super().bulk_create(objs, *args, **kwargs)
             pks = [obj.pk for obj in created]
             unique_fields = kwargs.get("unique_fields")
@@ -88,6 +98,9 @@ class MirroredQuerySet(models.QuerySet):
         return created
 
     bulk_create.alters_data = True
+
+    def _mirrors(self, field_names) -> bool:
+        return outbox.is_enabled() and spec_for(self.model).watches(field_names)
 
     def _rows_matching(self, objs, unique_fields):
         attnames = [self.model._meta.get_field(name).attname for name in unique_fields]
@@ -110,16 +123,21 @@ class MirroredModel(models.Model):
         # Connected per concrete model: the collector then deletes them one by one and
         # sends post_delete inside its transaction, cascades included.
         post_delete.connect(
-            _queue_deleted, sender=cls, weak=False, dispatch_uid=f"zerodb-outbox:{cls.__qualname__}"
+            _queue_deleted,
+            sender=cls,
+            weak=False,
+            dispatch_uid=f"zerodb-outbox:{cls.__module__}.{cls.__qualname__}",
         )
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         update_fields = kwargs.get("update_fields")
-        if not outbox.is_enabled() or (update_fields is not None and not update_fields):
+        if not outbox.is_enabled() or (
+            update_fields is not None and not spec_for(type(self)).watches(update_fields)
+        ):
             return super().save(*args, **kwargs)
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         created = self._state.adding
-        with transaction.atomic(using=using):
+        with transaction.atomic(using=using, savepoint=False):
             super().save(*args, **kwargs)
             table = _table(type(self))
             rows = [(table, self.pk)]

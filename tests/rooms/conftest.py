@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from django.core.cache import cache
 
+from sessions_app import rooms
 from sessions_app.rooms.cloudflare import CloudflareRoomProvider
 
 TOKEN = "cf-token-S3cr3t-ZXQ9"
@@ -72,6 +73,20 @@ def sleeps() -> list[float]:
 @pytest.fixture
 def provider(cloudflare_settings, sleeps) -> CloudflareRoomProvider:
     return CloudflareRoomProvider(sleep=sleeps.append, rng=random.Random(7))
+
+
+@pytest.fixture
+def cloudflare(cloudflare_settings, sleeps, monkeypatch) -> CloudflareRoomProvider:
+    """The Cloudflare provider exactly as the services get it, whose waits are recorded.
+
+    ``get_provider()`` builds it from the settings; its default ``sleep`` is swapped for
+    ``sleeps.append`` and any provider kept from an earlier test is dropped first.
+    """
+    monkeypatch.setitem(CloudflareRoomProvider.__init__.__kwdefaults__, "sleep", sleeps.append)
+    monkeypatch.setattr(rooms._instances, "provider", None, raising=False)
+    provider = rooms.get_provider()
+    assert isinstance(provider, CloudflareRoomProvider)
+    return provider
 
 
 @pytest.fixture

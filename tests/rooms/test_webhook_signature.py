@@ -191,7 +191,7 @@ def test_a_delivery_that_cannot_be_queued_is_forgotten_so_it_comes_again(
     def broken(*args, **kwargs):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr("sessions_app.webhooks.async_task", broken)
+    monkeypatch.setattr("sessions_app.webhooks.enqueue", broken)
 
     assert deliver(EVENT, uuid="d-1").status_code == 503
     assert not WebhookDelivery.objects.exists()

@@ -116,7 +116,7 @@ def test_a_deleted_room_is_never_recreated_by_a_join(frozen, make_session, membe
 def fail_credentials(monkeypatch) -> None:
     """From now on the provider cannot issue join credentials."""
 
-    def unavailable(self, session, user, role):
+    def unavailable(self, session, user, role, *, participant_id=None):
         raise RoomProviderUnavailable("provider down")
 
     monkeypatch.setattr(LocalRoomProvider, "join_credentials", unavailable)

@@ -25,7 +25,7 @@ def zerodb_on(settings):
     settings.ZERODB_TIMEOUT_SECONDS = 5
     settings.ZERODB_RETRIES = 2
     settings.ZERODB_BACKOFF_SECONDS = 5
-    settings.ZERODB_BACKOFF_MAX_SECONDS = 900
+    settings.ZERODB_BACKOFF_MAX_SECONDS = 300
     return settings
 
 
@@ -58,7 +58,7 @@ def sleeps():
 
 
 @pytest.fixture
-def client(zerodb_on, sleeps):
+def zdb(zerodb_on, sleeps):
     """A client from settings whose waits are recorded, never slept."""
     made = ZeroDBClient.from_settings(sleep=sleeps.append)
     yield made

@@ -48,3 +48,30 @@ def pending() -> Counter:
             "table", "object_id"
         )
     )
+
+
+def admin_form(**fields) -> dict[str, str]:
+    """What the session admin's add or change form posts (inline management included)."""
+    form = {
+        "title": "Admin made",
+        "description": "",
+        "duration_minutes": "60",
+        "capacity": "",
+        "event": "",
+        "tags_text": "",
+        "chat_enabled": "on",
+        "members_only": "on",
+        "start_time_0": "2026-06-03",
+        "start_time_1": "10:00:00",
+    }
+    for prefix in ("attendance", "registrations"):
+        form.update(
+            {
+                f"{prefix}-TOTAL_FORMS": "0",
+                f"{prefix}-INITIAL_FORMS": "0",
+                f"{prefix}-MIN_NUM_FORMS": "0",
+                f"{prefix}-MAX_NUM_FORMS": "1000",
+            }
+        )
+    form.update(fields)
+    return form

@@ -10,10 +10,12 @@ verify          compare every local row with ZeroDB by id and content
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 from django.utils import timezone
 
 from sessions_app.storage import delivery, outbox
@@ -205,19 +207,28 @@ class Command(BaseCommand):
         return shown
 
     def _requeue(self, spec, missing, different, duplicated, extra) -> None:
-        ids = {
-            object_id for items in (missing, different, duplicated, extra) for object_id, _ in items
-        }
+        ids, strangers = set(), []
+        for items in (missing, different, duplicated, extra):
+            for object_id, _ in items:
+                try:
+                    ids.add(uuid.UUID(object_id))
+                except ValueError:
+                    strangers.append(object_id)
         # Duplicates and strays are found by a lookup by id at the next delivery.
-        lookups = {object_id for object_id, _ in (*duplicated, *extra)}
-        RowMapping.objects.filter(table=spec.name, object_id__in=list(lookups)).update(
-            needs_lookup=True
-        )
+        lookups = ids & {uuid.UUID(i) for i, _ in (*duplicated, *extra) if i not in strangers}
         for object_id in lookups:
-            RowMapping.objects.get_or_create(
+            mapping, created = RowMapping.objects.get_or_create(
                 table=spec.name, object_id=object_id, defaults={"needs_lookup": True}
             )
-        outbox.enqueue(((spec.name, object_id) for object_id in ids), OutboxOp.UPDATE)
+            if not created:
+                RowMapping.objects.filter(pk=mapping.pk).update(needs_lookup=True)
+        with transaction.atomic():
+            outbox.enqueue(((spec.name, object_id) for object_id in ids), OutboxOp.UPDATE)
+        if strangers:
+            self.stdout.write(
+                f"  {len(strangers)} row(s) carry an id that is not one of ours; "
+                "they are left alone (delete them in ZeroDB by hand if they are junk)."
+            )
 
     # Helpers
 
