@@ -120,7 +120,10 @@ def test_a_tab_left_behind_after_leaving_elsewhere_offers_to_join_again(
     login(member)
     page = context.new_page()
     page.clock.install()
-    page.goto(f"/sessions/{live.pk}/room/")
+    # The page counts as "was present" only once its first heartbeat has answered: leave
+    # in the database after that, or the page never knew it was in.
+    with page.expect_response(is_heartbeat):
+        page.goto(f"/sessions/{live.pk}/room/")
     expect(page.locator("[data-away-notice]")).to_be_hidden()
 
     SessionAttendance.objects.filter(pk=seated.pk).update(segment_started_at=None)  # left

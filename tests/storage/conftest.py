@@ -63,3 +63,25 @@ def zdb(zerodb_on, sleeps):
     made = ZeroDBClient.from_settings(sleep=sleeps.append)
     yield made
     made.close()
+
+
+class RecordingBroker:
+    """Stands in for django-q2's broker: records what would be queued, whatever broker
+    the run is configured with (the ORM one on SQLite, Redis in CI's PostgreSQL run)."""
+
+    def __init__(self):
+        self.calls: list[dict] = []
+
+    def __call__(self, func, *args, **kwargs):
+        self.calls.append({"func": func, "args": args, **kwargs})
+        return f"task-{len(self.calls)}"
+
+    def funcs(self) -> list[str]:
+        return [call["func"] for call in self.calls]
+
+
+@pytest.fixture
+def broker(monkeypatch):
+    recorder = RecordingBroker()
+    monkeypatch.setattr("sessions_app.queueing.async_task", recorder)
+    return recorder
