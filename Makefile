@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DEBUG ?= 1
 
-.PHONY: run test lint format install migrate demo clean
+.PHONY: run test lint format install migrate demo clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,12 +25,17 @@ demo: migrate
 # Serve the site and the background worker together; Ctrl-C stops both.
 run: demo
 	@echo "Serving http://127.0.0.1:8000 (Ctrl-C stops the site and the worker)"
-	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/python manage.py qcluster & \
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	@bash -c '$(BIN)/python manage.py qcluster & worker=$$!; \
+	  trap "kill -TERM $$worker 2>/dev/null; wait $$worker" EXIT; \
+	  $(BIN)/python manage.py runserver 127.0.0.1:8000'
 
 test: install
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+
+# The figures of issue 8 (bench/README.md): needs PostgreSQL on 127.0.0.1:5432; not part of
+# `make test`. About three minutes (the first run also stores a million sessions).
+bench: install
+	$(BIN)/python bench/run_all.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -170,6 +170,17 @@ class TrainingSession(MirroredModel):
                 fields=["status", "room_status", "start_time"], name="session_room_due_idx"
             ),
             models.Index(fields=["archived_at"], name="session_archived_idx"),
+            # The nightly archive: finished sessions not archived yet (jobs.cleanup).
+            models.Index(
+                fields=["ended_at"],
+                condition=Q(status="ended", archived_at__isnull=True),
+                name="session_ended_unarchived_idx",
+            ),
+            models.Index(
+                fields=["canceled_at"],
+                condition=Q(status="canceled", archived_at__isnull=True),
+                name="session_canceled_unarch_idx",
+            ),
             models.Index(fields=["created_at"], name="session_created_idx"),
         ]
         constraints = [

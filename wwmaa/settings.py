@@ -373,4 +373,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
+    # Django's own default logging prints to the console too; one line per event is enough.
+    "loggers": {"django": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }

@@ -278,7 +278,11 @@ class SessionSerializer(UTCModelSerializer):
 
     @extend_schema_field(CanJoinSerializer)
     def get_can_join(self, session: TrainingSession) -> dict[str, Any]:
-        return CanJoinSerializer(self._decision(session)).data
+        # One serializer for every row of a list: each new one deep-copies its fields,
+        # which cost more than all the rest of a row.
+        if not hasattr(self, "_can_join_serializer"):
+            self._can_join_serializer = CanJoinSerializer()
+        return self._can_join_serializer.to_representation(self._decision(session))
 
     def get_registered(self, session: TrainingSession) -> bool:
         return bool(getattr(session, "caller_registered", False))

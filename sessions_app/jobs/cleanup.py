@@ -58,24 +58,32 @@ def retire_next_room(now: datetime, report: JobReport) -> bool:
     return True
 
 
-def to_archive(now: datetime):
-    """Sessions ended or canceled more than ``ARCHIVE_AFTER`` ago and not archived yet."""
+def to_archive(now: datetime) -> list:
+    """Sessions ended or canceled more than ``ARCHIVE_AFTER`` ago and not archived yet.
+
+    Two querysets, one per status, each matching a partial index of the model
+    (``session_ended_unarchived_idx``, ``session_canceled_unarch_idx``) that holds only
+    the finished sessions not yet archived: the archive reads no history, however long.
+    """
     cutoff = now - ARCHIVE_AFTER
-    return TrainingSession.objects.filter(archived_at__isnull=True).filter(
-        Q(status=SessionStatus.ENDED, ended_at__lt=cutoff)
-        | Q(status=SessionStatus.CANCELED, canceled_at__lt=cutoff)
-    )
+    unarchived = TrainingSession.objects.filter(archived_at__isnull=True).order_by()
+    return [
+        unarchived.filter(status=SessionStatus.ENDED, ended_at__lt=cutoff),
+        unarchived.filter(status=SessionStatus.CANCELED, canceled_at__lt=cutoff),
+    ]
 
 
 def archive_next_batch(now: datetime, report: JobReport) -> bool:
     """Unit: archive up to ``ARCHIVE_BATCH`` sessions. Returns whether any were due."""
-    batch = list(to_archive(now).order_by("pk").values_list("pk", flat=True)[:ARCHIVE_BATCH])
-    if not batch:
-        return False
-    # Conditional on archived_at: a second worker archiving the same rows changes none.
-    archived = to_archive(now).filter(pk__in=batch).update(archived_at=now, updated_at=now)
-    report.add(ARCHIVED, archived)
-    return True
+    for due in to_archive(now):
+        batch = list(due.values_list("pk", flat=True)[:ARCHIVE_BATCH])
+        if batch:
+            # Conditional on archived_at: a second worker archiving the same rows changes
+            # none.
+            archived = due.filter(pk__in=batch).update(archived_at=now, updated_at=now)
+            report.add(ARCHIVED, archived)
+            return True
+    return False
 
 
 def run(now: datetime | None = None, **limits) -> JobReport:

@@ -19,7 +19,6 @@ from django.test import Client
 from sessions_app.models import SessionStatus, TrainingSession
 from tests.conftest import NOW, make_user
 from tests.reliability.conftest import SESSIONS, client_for
-from tests.storage.support import admin_form
 from wwmaa.models import Role
 
 pytestmark = pytest.mark.usefixtures("frozen", "unthrottled")
@@ -384,6 +383,27 @@ LA_GAP = ("2027-03-14", "02:30:00")
 LA_REPEATED = ("2027-11-07", "01:30:00")
 
 
+def admin_form(**fields) -> dict[str, str]:
+    """What the session admin's add form posts, inline management forms included."""
+    form = {
+        "title": "Admin made",
+        "duration_minutes": "60",
+        "chat_enabled": "on",
+        "members_only": "on",
+        **{
+            f"{prefix}-{name}": value
+            for prefix in ("attendance", "registrations")
+            for name, value in (
+                ("TOTAL_FORMS", "0"),
+                ("INITIAL_FORMS", "0"),
+                ("MIN_NUM_FORMS", "0"),
+                ("MAX_NUM_FORMS", "1000"),
+            )
+        },
+    }
+    return {**form, **fields}
+
+
 @pytest.fixture
 def berlin_instructor(db):
     return make_user("jonas", Role.INSTRUCTOR, timezone="Europe/Berlin")
@@ -422,9 +442,26 @@ def test_the_admin_form_refuses_a_local_time_that_does_not_exist_or_happens_twic
         admin_form(start_time_0=day, start_time_1=time, instructor=str(admin_user.pk)),
     )
 
+    errors = response.context["adminform"].form.errors
     assert response.status_code == 200  # the form again, with the error
-    assert "start_time" in response.context["adminform"].form.errors
+    assert list(errors) == ["start_time"]
+    assert "may be ambiguous or it may not exist" in errors["start_time"][0]
     assert TrainingSession.objects.count() == 0
+
+
+def test_the_admin_form_takes_the_same_local_time_on_an_ordinary_day(admin_user):
+    client = Client()
+    client.force_login(admin_user)
+
+    response = client.post(
+        "/admin/sessions_app/trainingsession/add/",
+        admin_form(
+            start_time_0="2027-03-15", start_time_1="02:30:00", instructor=str(admin_user.pk)
+        ),
+    )
+
+    assert response.status_code == 302
+    assert TrainingSession.objects.get().start_time == datetime(2027, 3, 15, 9, 30, tzinfo=UTC)
 
 
 def test_a_session_moved_onto_the_gap_with_an_offset_keeps_its_real_duration(

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('events_app', '0001_initial'),
-        ('sessions_app', '0005_trainingsession_schedule_version'),
+        ('sessions_app', '0004_trainingsession_schedule_version'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

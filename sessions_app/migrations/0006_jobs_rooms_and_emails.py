@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('events_app', '0001_initial'),
-        ('sessions_app', '0006_trainingsession_session_room_id_idx'),
+        ('sessions_app', '0005_trainingsession_session_room_id_idx'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
