@@ -13,6 +13,7 @@ from django.utils.text import Truncator
 
 from sessions_app.jobs.models import SessionEmail
 from wwmaa import roles
+from wwmaa.admin_base import AdminsOnlyReadOnly
 
 
 def admins_only(base: type[admin.ModelAdmin]) -> type[admin.ModelAdmin]:
@@ -67,7 +68,7 @@ def restrict_django_q_admin(site: admin.AdminSite = admin.site) -> None:
 
 
 @admin.register(SessionEmail)
-class SessionEmailAdmin(admin.ModelAdmin):
+class SessionEmailAdmin(AdminsOnlyReadOnly):
     """What the jobs sent, skipped or could not send; a failure stays here with its error."""
 
     list_display = ("created_at", "kind", "status", "user", "session", "attempts", "error")
@@ -80,21 +81,6 @@ class SessionEmailAdmin(admin.ModelAdmin):
     @admin.display(description="last error")
     def error(self, obj: SessionEmail) -> str:
         return Truncator(obj.last_error).chars(80)
-
-    def has_module_permission(self, request):
-        return roles.is_admin(request.user)
-
-    def has_view_permission(self, request, obj=None):
-        return roles.is_admin(request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 restrict_django_q_admin()

@@ -11,25 +11,10 @@ from django.contrib import admin
 from django.utils.text import Truncator
 
 from sessions_app.rooms.models import RoomCall, RoomParticipant, WebhookDelivery
-from wwmaa import roles
+from wwmaa.admin_base import AdminsOnlyReadOnly
 
 
-class _ReadOnlyForAdmins(admin.ModelAdmin):
-    def has_module_permission(self, request):
-        return roles.is_admin(request.user)
-
-    def has_view_permission(self, request, obj=None):
-        return roles.is_admin(request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
+class _ReadOnlyForAdmins(AdminsOnlyReadOnly):
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
 

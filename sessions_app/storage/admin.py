@@ -12,24 +12,10 @@ from django.utils.text import Truncator
 from sessions_app.storage import outbox
 from sessions_app.storage.models import OutboxEntry, OutboxState, RowMapping
 from wwmaa import roles
+from wwmaa.admin_base import AdminsOnlyReadOnly
 
-
-class _AdminsOnly(admin.ModelAdmin):
-    def has_module_permission(self, request):
-        return roles.is_admin(request.user)
-
-    def has_view_permission(self, request, obj=None):
-        return roles.is_admin(request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        # An entry is never dropped by hand: retry it, or let a later delivery supersede it.
-        return False
+# An entry is never dropped by hand: retry it, or let a later delivery supersede it.
+_AdminsOnly = AdminsOnlyReadOnly
 
 
 @admin.register(OutboxEntry)

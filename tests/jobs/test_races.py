@@ -10,46 +10,21 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from django.core import mail as django_mail
-from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from sessions_app.jobs import reminders, rooms
 from sessions_app.jobs.models import EmailKind, EmailStatus, SessionEmail
 from sessions_app.models import RoomStatus, SessionRegistration, TrainingSession
+from tests.concurrency import run_together
 from wwmaa.models import Role, User
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 WORKERS = 4
-
-
-def run_together(functions: list[Callable[[], object]]) -> list[object]:
-    """Run every function in its own thread, released at once; return results or errors."""
-    barrier = threading.Barrier(len(functions))
-    results: list[object] = [None] * len(functions)
-
-    def worker(index: int, func: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = func()
-        except Exception as exc:  # the outcome under test, kept for the assertions
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, f)) for i, f in enumerate(functions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    close_old_connections()
-    return results
 
 
 @pytest.fixture
