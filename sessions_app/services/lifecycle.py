@@ -315,8 +315,9 @@ def close_open_attendance(session_id, now: datetime) -> int:
     )
     for row in rows:
         row.watch_time_seconds = row.watch_seconds_at(now)
+        # As a leave does: a segment whose heartbeats stopped ended where it stopped counting.
+        row.left_at = row.counted_until(now)
         row.segment_started_at = None
-        row.left_at = now
         row.updated_at = now
     SessionAttendance.objects.bulk_update(
         rows, ["watch_time_seconds", "segment_started_at", "left_at", "updated_at"]

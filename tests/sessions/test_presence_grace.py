@@ -105,7 +105,9 @@ def test_the_end_closes_a_silent_segment_at_its_last_heartbeat_plus_the_grace(
 
     end_session(instructor, live.pk, now=NOW + 50 * MINUTE)
 
-    assert row_of(live, member).watch_time_seconds == 15 * 60
+    row = row_of(live, member)
+    assert row.watch_time_seconds == 15 * 60
+    assert row.left_at == NOW + 15 * MINUTE
 
 
 def test_a_segment_without_heartbeats_counts_up_to_its_leave(live, member):
