@@ -2,7 +2,10 @@
 
 A card is the session plus everything the viewer's page needs to draw it — the
 ``can_join`` answer, seats left, whether the viewer has registered — and its times in the
-event's zone and in the viewer's. The seat counts and the viewer's own seat and
+event's zone and in the viewer's. The strings the card template shows (formatted times,
+the countdown, the seats line, its links) are worked out here, in Python, once per card:
+the template only places them (a page of fifty cards spent most of its time in per-card
+filters and ``{% url %}`` tags). The seat counts and the viewer's own seat and
 registration come from one annotated query (``sessions_app.api.queries``), so a page of
 fifty sessions costs what a page of one does. The status endpoint that the pages poll
 answers from the same cards, so a card and its update can never disagree.
@@ -10,14 +13,21 @@ answers from the same cards, so a card and its update can never disagree.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from dataclasses import field as dataclass_field
+from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.template.defaultfilters import timesince_filter, timeuntil_filter
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateformat import DateFormat
+from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
+from django.utils.functional import cached_property
 
 from sessions_app.api.queries import annotate_sessions
 from sessions_app.models import SessionStatus, TrainingSession
@@ -39,6 +49,14 @@ class SessionCard:
     viewer_zone: tzinfo
     viewer_is_member: bool
     viewer_teaches: bool
+    page: _Page = dataclass_field(
+        default_factory=lambda: _Page(timezone.now()), repr=False, compare=False
+    )
+
+    @cached_property
+    def texts(self) -> CardTexts:
+        """What the card template shows, worked out once (the status endpoint never asks)."""
+        return _texts(self, self.page.now, self.page.urls)
 
     @property
     def seats_left(self) -> int | None:
@@ -112,6 +130,7 @@ def cards_for(
     now = now or timezone.now()
     viewer_zone = timezone.get_current_timezone()
     is_member = roles.is_member(user)
+    page = _Page(now)
     return [
         SessionCard(
             session=session,
@@ -128,6 +147,160 @@ def cards_for(
             viewer_zone=viewer_zone,
             viewer_is_member=is_member,
             viewer_teaches=roles.owns(user, session),
+            page=page,
         )
         for session in sessions
     ]
+
+
+@dataclass(frozen=True)
+class CardTexts:
+    """The card's strings, as the template used to build them with filters and tags.
+
+    Plain strings (the template escapes them as it did the filters' output); URLs are the
+    ones ``{% url %}`` gave.
+    """
+
+    shown_zones: str  # data-shown-zones: the event's zone, then the viewer's if it differs
+    zones_differ: bool
+    start_iso: str  # start_time|utc|date:"c"
+    event_time: str  # start_time|timezone:event_zone|date:"D j M Y, H:i T"
+    viewer_time: str  # start_time|timezone:viewer_zone|date:"D j M, H:i T" ("" if the same)
+    starts_at_ms: str
+    ends_at_ms: str
+    opens_at_ms: str
+    can_join: str  # "true" / "false", for the script
+    seats: str
+    countdown: str
+    join_label: str
+    detail_url: str
+    join_url: str
+    rsvp_url: str
+    withdraw_url: str
+    calendar_url: str
+    event_url: str
+    login_url: str
+
+
+# A stand-in id: each session URL is reversed once per page with it, then filled per card.
+_STAND_IN = uuid.UUID(int=0)
+_SESSION_ROUTES = (
+    "session-detail",
+    "session-join",
+    "session-rsvp",
+    "session-rsvp-withdraw",
+    "session-calendar",
+)
+
+
+class _Page:
+    """What the cards of one page share: the instant they were drawn at and, once asked
+    for, their URL makers."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    @cached_property
+    def urls(self) -> dict[str, tuple[str, str]]:
+        return _url_makers()
+
+
+def _url_makers() -> dict[str, tuple[str, str]]:
+    """``{route: (before the id, after it)}`` from one ``reverse()`` per route (per page,
+    so that the script prefix of the request in progress is the one used)."""
+    stand_in = str(_STAND_IN)
+    makers = {}
+    for name in (*_SESSION_ROUTES, "event-page"):
+        url = reverse(name, args=[_STAND_IN])
+        before, found, after = url.partition(stand_in)
+        if not found:  # pragma: no cover - every one of these routes takes a <uuid:…>
+            raise ValueError(f"{name}: no id in {url}")
+        makers[name] = (before, after)
+    makers["login"] = (reverse("login"), "")
+    return makers
+
+
+def format_local(instant: datetime, zone: tzinfo, *, year: bool) -> str:
+    """``instant|timezone:zone|date:"D j M Y, H:i T"`` (without `` Y`` unless ``year``),
+    without the template machinery: the same translated names and the same zone
+    abbreviation (none for a wall time that is ambiguous or does not exist)."""
+    local = instant.astimezone(zone)
+    return "{} {} {}{}, {:02d}:{:02d} {}".format(
+        WEEKDAYS_ABBR[local.weekday()],
+        local.day,
+        MONTHS_3[local.month].title(),
+        f" {local.year:04d}" if year else "",
+        local.hour,
+        local.minute,
+        DateFormat(local).T(),
+    )
+
+
+def _ms_text(value: datetime | None) -> str:
+    """``value|epoch_ms`` (``sessions_app.templatetags.pages``)."""
+    return "" if value is None else str(epoch_ms(value))
+
+
+def _countdown(session: TrainingSession, now: datetime) -> str:
+    status = session.status
+    if status == SessionStatus.LIVE:
+        if session.started_at:
+            return f"Live now · started {timesince_filter(session.started_at, now)} ago"
+        return "Live now"
+    if status == SessionStatus.ENDED:
+        return "Ended"
+    if status == SessionStatus.CANCELED:
+        return "Canceled"
+    if session.start_time > now:
+        return f"Starts in {timeuntil_filter(session.start_time, now)}"
+    return "Waiting for the instructor to start"
+
+
+def _seats(card: SessionCard) -> str:
+    left, capacity = card.seats_left, card.session.capacity
+    if left is None:
+        return "Open seating"
+    if left == 0:
+        return f"Full ({capacity} seats)"
+    return f"{left} of {capacity} seats left"
+
+
+def _texts(card: SessionCard, now: datetime, urls: dict[str, tuple[str, str]]) -> CardTexts:
+    session, decision = card.session, card.decision
+    start = session.start_time
+    zones_differ = card.zones_differ
+    pk = str(session.pk)
+
+    def url(name: str, value: str = pk) -> str:
+        before, after = urls[name]
+        return f"{before}{value}{after}"
+
+    if card.holds_seat:
+        join_label = "Back to the room"
+    elif session.status == SessionStatus.LIVE:
+        join_label = "Join now"
+    else:
+        join_label = "Join the room"
+    return CardTexts(
+        shown_zones=(
+            f"{card.event_zone} {card.viewer_zone}" if zones_differ else str(card.event_zone)
+        ),
+        zones_differ=zones_differ,
+        start_iso=start.astimezone(UTC).isoformat(),
+        event_time=format_local(start, card.event_zone, year=True),
+        viewer_time=format_local(start, card.viewer_zone, year=False) if zones_differ else "",
+        starts_at_ms=_ms_text(start),
+        ends_at_ms=_ms_text(session.end_time),
+        opens_at_ms=_ms_text(decision.opens_at),
+        can_join="true" if decision.can_join else "false",
+        seats=_seats(card),
+        countdown=_countdown(session, now),
+        join_label=join_label,
+        detail_url=url("session-detail"),
+        join_url=url("session-join"),
+        rsvp_url=url("session-rsvp"),
+        withdraw_url=url("session-rsvp-withdraw"),
+        calendar_url=url("session-calendar"),
+        event_url=url("event-page", str(session.event_id)) if session.event_id else "",
+        login_url=urls["login"][0],
+    )
