@@ -1,23 +1,30 @@
-"""The worker side of the outbox: bring one row of ZeroDB up to date, then the next.
+"""The worker side of the outbox: bring rows of ZeroDB up to date, a batch at a time.
 
-``deliver_one`` is the unit (it says whether it found work); ``drain`` is the thin loop the
-task and ``manage.py zerodb push`` run. For one row:
+``drain`` (the task and ``manage.py zerodb push``) works in batches (``deliver_batch``);
+``deliver_one`` does one row the same way (its claim and settling in transactions of their
+own, ``needs_lookup`` saved just before an insert). For each row:
 
-1. **Lease and claim** (one transaction): take the row's ``RowMapping`` lease with a
-   conditional UPDATE (free, or expired) and mark the row's pending entries as claimed.
-   Only the lease holder talks to ZeroDB about the row, so two workers never both insert
-   it and a row's changes go out in order. The claim commits *before* the row is read: a
-   change committed later gets a new entry and a later delivery.
-2. **Send the current state**, coalescing every claimed change into one call. A row that
-   still exists is replaced when its ``row_id`` is known (a 404 means it is gone: insert
-   it again) and inserted otherwise; a row that no longer exists is deleted in ZeroDB.
-   Before an insert the map is marked ``needs_lookup`` (committed): if the answer never
-   arrives, the next attempt — after ``LATE_STORE_GRACE`` — looks the row up by our ``id``
-   and replaces what it finds instead of inserting a duplicate.
-3. **Settle** (one transaction): success deletes the claimed entries and records the
-   ``row_id``; a transient failure (or refused credentials) reschedules them with capped
-   exponential back-off honouring Retry-After and ends the drain run; a rejection moves
-   them to the dead letters with the error. The lease is released either way.
+1. **Lease and claim** (one transaction for the whole batch): take the rows'
+   ``RowMapping`` leases (free, or expired; rows another worker is leasing right now are
+   skipped) and mark their pending entries as claimed (entries a change is being folded
+   into right now are skipped: they stay pending). Only the lease holder talks to ZeroDB
+   about a row, so two workers never both insert it and a row's changes go out in order.
+   The claim commits *before* the rows are read (one query per table): a change committed
+   later gets a new entry and a later delivery. The maps of rows that may be inserted
+   are marked ``needs_lookup`` in the same transaction: if an insert's answer never
+   arrives, the next attempt — after ``LATE_STORE_GRACE`` — looks the row up by our
+   ``id`` and replaces what it finds instead of inserting a duplicate.
+2. **Send the current state**, one row after the other, coalescing every claimed change
+   of a row into one call. A row that still exists is replaced when its ``row_id`` is
+   known (a 404 means it is gone: insert it again) and inserted otherwise; a row that no
+   longer exists is deleted in ZeroDB.
+3. **Settle**: the rows ZeroDB now holds together, at the end of the batch (one
+   transaction): their maps saved with the ``row_id``, their claimed entries deleted. A
+   failure is settled at once: a transient failure (or refused credentials) reschedules
+   the row's entries with capped exponential back-off honouring Retry-After and ends the
+   drain run (the batch's rows not sent yet are released as they were); a rejection moves
+   them to the dead letters with the error and the batch goes on. Leases are released
+   either way; a row whose lease was lost meanwhile is left alone.
 
 Nothing here runs in a web request. It needs autocommit (no surrounding transaction), so
 that the claim is committed before ZeroDB is called.
@@ -29,13 +36,14 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Exists, F, Max, OuterRef, Q
 from django.utils import timezone
 
@@ -57,6 +65,8 @@ logger = logging.getLogger(__name__)
 # worker killed mid-row holds the row this long at most.
 LEASE = timedelta(minutes=10)
 LOOKUP_PAGE = 100
+# Rows leased, loaded and settled together by ``drain``.
+BATCH = 200
 # After an insert that got no answer, wait at least this long before looking the row up:
 # a server that was still working on it when we gave up has stored it by then.
 LATE_STORE_GRACE = timedelta(seconds=60)
@@ -124,6 +134,9 @@ class _Claim:
     entries: int
     token: str
     now: datetime
+    # The map was saved ``needs_lookup`` before the batch's calls (``_premark``): an insert
+    # may go out without saving it again.
+    marked: bool = False
 
 
 class _LeaseLost(Exception):
@@ -158,22 +171,40 @@ def drain(
     own_client = client is None
     client = client or ZeroDBClient.from_settings()
     started = time.monotonic()
+
+    busy_batches = 0
+
+    def out_of_time() -> bool:
+        return seconds is not None and time.monotonic() - started >= seconds
+
     try:
         while True:
             if max_rows is not None and report.rows >= max_rows:
                 break
-            if seconds is not None and time.monotonic() - started >= seconds:
+            if out_of_time():
                 break
-            outcome = deliver_one(
-                client, now=now or timezone.now(), include_waiting=include_waiting
+            size = BATCH if max_rows is None else min(BATCH, max_rows - report.rows)
+            outcomes = deliver_batch(
+                client,
+                now=now or timezone.now(),
+                include_waiting=include_waiting,
+                size=size,
+                out_of_time=out_of_time,
             )
-            if not outcome.found_work:
+            if outcomes is None:
                 break
-            report.add(outcome)
-            if progress and outcome.kind != BUSY:
-                progress(report)
-            if outcome.stop:
+            for outcome in outcomes:
+                report.add(outcome)
+                if progress and outcome.kind != BUSY:
+                    progress(report)
+            if any(outcome.stop for outcome in outcomes):
                 break
+            if not outcomes:
+                # Other workers were leasing the same rows: look again, a few times (rows
+                # whose entries are being folded into right now would come back at once).
+                busy_batches += 1
+                if busy_batches >= 3:
+                    break
     finally:
         if own_client:
             client.close()
@@ -202,6 +233,279 @@ def deliver_one(
         with contextlib.suppress(Exception):
             _release(claim)
         raise
+
+
+def deliver_batch(
+    client: ZeroDBClient,
+    *,
+    now: datetime | None = None,
+    include_waiting: bool = False,
+    size: int = BATCH,
+    out_of_time: Callable[[], bool] | None = None,
+) -> list[Outcome] | None:
+    """Bring up to ``size`` due rows up to date, oldest first; None if none is due.
+
+    The rows are leased and their entries claimed together (one transaction), loaded
+    together, sent one call each, and the successes settled together (one transaction).
+    A failure is settled at once, as ``deliver_one`` does; one that ends the run (or
+    ``out_of_time``) releases the rows not sent yet. An empty list: other workers had them.
+    """
+    now = now or timezone.now()
+    rows = _next_due_rows(now, include_waiting, size)
+    if not rows:
+        return None
+    claims = _lease_and_claim_batch(rows, uuid.uuid4().hex, now)
+    leased_at = time.monotonic()
+    results: dict[int, Outcome] = {}
+    sent: list[_Claim] = []
+    waiting = list(claims)
+    try:
+        current = _load_batch(claims) if claims else {}
+        while waiting:
+            if results or sent:
+                if out_of_time is not None and out_of_time():
+                    break
+                if time.monotonic() - leased_at > LEASE.total_seconds() / 2:
+                    break  # settle what was sent well before the leases run out
+            claim = waiting[0]
+            failed = _send(client, claim, current.get(_key(claim.mapping)))
+            waiting.pop(0)
+            if failed is None:
+                sent.append(claim)
+                continue
+            results[id(claim)] = failed
+            if failed.stop:
+                break
+        results.update(_settle(sent))
+        sent = []
+    except BaseException:
+        # A bug or a database error mid-way: free the rows at once rather than in 10 min.
+        with contextlib.suppress(Exception):
+            _release_batch(sent + waiting)
+        raise
+    _release_batch(waiting)
+    return [results[id(claim)] for claim in claims if id(claim) in results]
+
+
+def _key(mapping: RowMapping) -> tuple[str, Any]:
+    return (mapping.table, mapping.object_id)
+
+
+def _rows_q(keys: Iterable[tuple[str, Any]]) -> Q:
+    """Matches the rows ``(table, object_id)`` of ``keys`` (one ``IN`` per table)."""
+    by_table: dict[str, list[Any]] = defaultdict(list)
+    for table, object_id in keys:
+        by_table[table].append(object_id)
+    q = Q(pk__in=[])
+    for table, ids in by_table.items():
+        q |= Q(table=table, object_id__in=ids)
+    return q
+
+
+def _next_due_rows(now: datetime, include_waiting: bool, size: int) -> list[tuple[str, Any]]:
+    leased = RowMapping.objects.filter(
+        table=OuterRef("table"), object_id=OuterRef("object_id"), lease_until__gt=now
+    )
+    due = OutboxEntry.objects.filter(state=OutboxState.PENDING).filter(~Exists(leased))
+    if not include_waiting:
+        due = due.filter(next_attempt_at__lte=now)
+    entries = due.order_by("next_attempt_at", "id").values_list("table", "object_id")
+    rows: dict[tuple[str, Any], None] = {}  # an ordered set: a row may have two entries
+    for key in entries[: 2 * size]:
+        rows.setdefault(key, None)
+        if len(rows) >= size:
+            break
+    return list(rows)
+
+
+def _lease_and_claim_batch(rows: list[tuple[str, Any]], token: str, now: datetime) -> list[_Claim]:
+    """Lease the free rows of ``rows`` and claim their pending entries, in one transaction.
+
+    Rows another worker holds (or is leasing right now) are skipped, and so are entries a
+    change is being folded into right now: they stay pending for a later delivery.
+    """
+    wanted = _rows_q(rows)
+    free = Q(lease_until__isnull=True) | Q(lease_until__lte=now)
+    with transaction.atomic():
+        known = set(RowMapping.objects.filter(wanted).values_list("table", "object_id"))
+        missing = sorted((k for k in rows if k not in known), key=lambda k: (k[0], str(k[1])))
+        if missing:  # the rows' first delivery: make their maps, whoever creates them
+            RowMapping.objects.bulk_create(
+                [RowMapping(table=table, object_id=object_id) for table, object_id in missing],
+                ignore_conflicts=True,
+            )
+        # Locked until we commit (PostgreSQL; SQLite's IMMEDIATE transactions take the
+        # whole database): the conditional UPDATE below wins every one of them.
+        mappings = {
+            _key(m): m
+            for m in RowMapping.objects.filter(wanted)
+            .filter(free)
+            .select_for_update(skip_locked=True)
+            .order_by("pk")
+        }
+        if not mappings:
+            return []
+        lease = {"lease_token": token, "lease_until": now + LEASE}
+        pks = [m.pk for m in mappings.values()]
+        if RowMapping.objects.filter(free, pk__in=pks).update(**lease) != len(pks):
+            # A database without those locks: keep the rows we did lease.
+            leased = RowMapping.objects.filter(pk__in=pks, lease_token=token)
+            ours = set(leased.values_list("pk", flat=True))
+            mappings = {key: m for key, m in mappings.items() if m.pk in ours}
+        for mapping in mappings.values():
+            mapping.lease_token, mapping.lease_until = lease["lease_token"], lease["lease_until"]
+        # Every pending entry of the rows, also those a dead worker had claimed: the rows
+        # are ours now.
+        claimable = OutboxEntry.objects.filter(_rows_q(mappings), state=OutboxState.PENDING)
+        entries = list(
+            claimable.select_for_update(skip_locked=True).values_list("pk", "table", "object_id")
+        )
+        OutboxEntry.objects.filter(
+            pk__in=[pk for pk, _, _ in entries], state=OutboxState.PENDING
+        ).update(claimed_by=token)
+        counts: dict[tuple[str, Any], int] = defaultdict(int)
+        for _, table, object_id in entries:
+            counts[(table, object_id)] += 1
+        idle = [m.pk for key, m in mappings.items() if not counts[key]]
+        if idle:  # delivered by another worker between our look and our lease
+            RowMapping.objects.filter(pk__in=idle, lease_token=token).update(
+                lease_token=None, lease_until=None
+            )
+        claims = [
+            _Claim(TABLES[key[0]], mappings[key], counts[key], token, now)
+            for key in rows
+            if key in mappings and counts[key]
+        ]
+        _premark(claims)
+    return claims
+
+
+def _load_batch(claims: list[_Claim]) -> dict[tuple[str, Any], Any]:
+    """The claimed rows as they are now, by (table, id); a deleted row is missing."""
+    by_table: dict[str, list[Any]] = defaultdict(list)
+    for claim in claims:
+        by_table[claim.spec.name].append(claim.mapping.object_id)
+    return {
+        (table, obj.pk): obj for table, ids in by_table.items() for obj in TABLES[table].rows(ids)
+    }
+
+
+def _premark(claims: list[_Claim]) -> None:
+    """Save ``needs_lookup`` on the maps of the rows that may be inserted, all at once.
+
+    Committed with the claim, before any insert goes out: an answer lost is then looked
+    up at the next attempt. In memory the flag stays as it was (``claim.marked`` says it
+    is saved), and settling or releasing the row saves it back: a row that was not
+    inserted after all (deleted meanwhile, or not sent) gets its flag back then.
+    """
+    inserts = [c for c in claims if c.mapping.row_id is None and not c.mapping.needs_lookup]
+    if not inserts:
+        return
+    RowMapping.objects.filter(pk__in=[c.mapping.pk for c in inserts]).update(needs_lookup=True)
+    for claim in inserts:
+        claim.marked = True
+
+
+def _save_maps(claims: list[_Claim], *, synced: bool) -> None:
+    """Save the claims' maps as they are in memory and release their leases: one UPDATE.
+
+    Only maps still leased by the claims' token are written. (Hand-written SQL: the ORM's
+    ``bulk_update`` spends longer building its ``CASE`` than the database running it.)
+    """
+    connection = connections[RowMapping.objects.db]
+    quote = connection.ops.quote_name
+    opts = RowMapping._meta
+    column = {name: quote(opts.get_field(name).column) for name in _MAP_FIELDS}
+    pk = quote(opts.pk.column)
+    whens = " ".join(["WHEN %s THEN %s"] * len(claims))
+    sets = [
+        f"{column['row_id']} = CASE {pk} {whens} END",
+        f"{column['needs_lookup']} = CASE {pk} {whens} END",
+        f"{column['lease_token']} = NULL",
+        f"{column['lease_until']} = NULL",
+    ]
+    params: list[Any] = []
+    for name in ("row_id", "needs_lookup"):
+        field = opts.get_field(name)
+        for claim in claims:
+            value = getattr(claim.mapping, name)
+            params += [claim.mapping.pk, field.get_db_prep_save(value, connection)]
+    if synced:
+        sets.append(f"{column['synced_at']} = %s")
+        field = opts.get_field("synced_at")
+        params.append(field.get_db_prep_save(claims[0].now, connection))
+    marks = ", ".join(["%s"] * len(claims))
+    params += [claim.mapping.pk for claim in claims]
+    params.append(claims[0].token)
+    # Only quoted names from the model's meta are formatted in; every value is a parameter.
+    sql = (
+        f"UPDATE {quote(opts.db_table)} SET {', '.join(sets)} "  # noqa: S608
+        f"WHERE {pk} IN ({marks}) AND {column['lease_token']} = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+    for claim in claims:
+        claim.mapping.lease_token, claim.mapping.lease_until = None, None
+
+
+_MAP_FIELDS = ("row_id", "needs_lookup", "synced_at", "lease_token", "lease_until")
+
+
+def _settle(sent: list[_Claim]) -> dict[int, Outcome]:
+    """Settle the rows ZeroDB now holds, in one transaction (``_finish`` for many).
+
+    Saves their maps, deletes their claimed entries and dead letters, forgets the rows
+    deleted everywhere and releases the leases. A row whose lease was lost is left alone.
+    """
+    if not sent:
+        return {}
+    token = sent[0].token
+    results: dict[int, Outcome] = {}
+    with transaction.atomic():
+        held = set(
+            RowMapping.objects.select_for_update()
+            .filter(pk__in=[c.mapping.pk for c in sent], lease_token=token)
+            .values_list("pk", flat=True)
+        )
+        ours = [claim for claim in sent if claim.mapping.pk in held]
+        for claim in sent:
+            if claim.mapping.pk not in held:
+                logger.warning(
+                    "ZeroDB %s %s: another worker took the row over",
+                    claim.spec.name,
+                    claim.mapping.object_id,
+                )
+                results[id(claim)] = _outcome(claim, BUSY)
+        if not ours:
+            return results
+        for claim in ours:
+            claim.mapping.synced_at = claim.now
+        _save_maps(ours, synced=True)
+        # With the rows' dead letters (only a lease holder makes them, and we held the
+        # leases): ZeroDB now has the rows' current state.
+        OutboxEntry.objects.filter(_rows_q(_key(c.mapping) for c in ours)).filter(
+            Q(claimed_by=token) | Q(state=OutboxState.DEAD)
+        ).delete()
+        gone = [
+            c.mapping.pk for c in ours if c.mapping.row_id is None and not c.mapping.needs_lookup
+        ]
+        if gone:  # deleted everywhere: forget the rows
+            RowMapping.objects.filter(pk__in=gone, lease_token__isnull=True).delete()
+    for claim in ours:
+        results[id(claim)] = _outcome(claim, DELIVERED)
+    return results
+
+
+def _release_batch(claims: list[_Claim]) -> None:
+    """Give back rows not settled: their maps as they are now, their entries unclaimed."""
+    if not claims:
+        return
+    token = claims[0].token
+    with transaction.atomic():
+        _save_maps(claims, synced=False)
+        OutboxEntry.objects.filter(
+            _rows_q(_key(c.mapping) for c in claims), claimed_by=token
+        ).update(claimed_by=None)
 
 
 def _next_due_row(now: datetime, include_waiting: bool) -> tuple[str, Any] | None:
@@ -243,12 +547,33 @@ def _lease_and_claim(spec: TableSpec, object_id: Any, token: str, now: datetime)
 
 def _deliver(client: ZeroDBClient, claim: _Claim) -> Outcome:
     spec, mapping = claim.spec, claim.mapping
+    failed = _send(client, claim, spec.load(mapping.object_id))
+    if failed is not None:
+        return failed
+    if not _finish(claim):
+        logger.warning(
+            "ZeroDB %s %s: another worker took the row over", spec.name, mapping.object_id
+        )
+        return _outcome(claim, BUSY)
+    return _outcome(claim, DELIVERED)
+
+
+def _outcome(claim: _Claim, kind: str, error: str = "", stop: bool = False) -> Outcome:
+    return Outcome(kind, claim.spec.name, claim.mapping.object_id, claim.entries, error, stop)
+
+
+def _send(client: ZeroDBClient, claim: _Claim, obj: Any) -> Outcome | None:
+    """Bring ZeroDB up to date with ``obj`` (None: the row is gone).
+
+    None when that worked: the caller settles the claim. A failure is settled here (the
+    entries rescheduled or buried, the lease released) and its outcome returned.
+    """
+    spec, mapping = claim.spec, claim.mapping
     label = f"{spec.name} {mapping.object_id}"
 
     def outcome(kind: str, error: str = "", stop: bool = False) -> Outcome:
-        return Outcome(kind, spec.name, mapping.object_id, claim.entries, error, stop)
+        return _outcome(claim, kind, error, stop)
 
-    obj = spec.load(mapping.object_id)
     try:
         if obj is None:
             _delete_remote(client, claim)
@@ -285,10 +610,7 @@ def _deliver(client: ZeroDBClient, claim: _Claim) -> Outcome:
         logger.exception("Delivering %s to ZeroDB failed", label)
         _finish(claim, retry=f"internal error: {type(exc).__name__}: {exc}")
         return outcome(RETRY, str(exc), stop=True)
-    if not _finish(claim):
-        logger.warning("ZeroDB %s: another worker took the row over", label)
-        return outcome(BUSY)
-    return outcome(DELIVERED)
+    return None
 
 
 # Talking to ZeroDB about one row. These change ``claim.mapping`` in memory; ``_finish``
@@ -320,7 +642,9 @@ def _upsert(client: ZeroDBClient, claim: _Claim, doc: dict[str, Any]) -> None:
 
 def _insert(client: ZeroDBClient, claim: _Claim, doc: dict[str, Any]) -> None:
     spec, mapping = claim.spec, claim.mapping
-    if not mapping.needs_lookup:
+    if claim.marked:
+        mapping.needs_lookup = True  # saved so before the batch's calls
+    elif not mapping.needs_lookup:
         # Committed before the request: if the answer is lost, the next attempt looks first.
         _save_mapping(claim, needs_lookup=True)
     try:
