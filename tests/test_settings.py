@@ -177,7 +177,7 @@ def test_the_settings_refuse_debug_maybe():
 
 
 def test_the_settings_refuse_to_run_in_production_without_a_secret_key():
-    error = refused()
+    error = refused(DEBUG="0")
 
     assert "SECRET_KEY must be set when DEBUG is off" in error
 
@@ -238,8 +238,15 @@ def test_a_postgres_database_url_selects_postgresql():
     assert "OPTIONS" not in database or "transaction_mode" not in database["OPTIONS"]
 
 
+def test_with_nothing_set_the_settings_are_a_laptops():
+    settings = settings_with()
+
+    assert settings["DEBUG"] is True
+    assert settings["DATABASE"]["ENGINE"] == "django.db.backends.sqlite3"
+
+
 def test_production_settings_harden_the_cookies():
-    settings = settings_with(SECRET_KEY="k")
+    settings = settings_with(DEBUG="0", SECRET_KEY="k")
 
     assert settings["DEBUG"] is False
     assert settings["SESSION_COOKIE_SECURE"] is True

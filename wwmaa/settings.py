@@ -17,7 +17,9 @@ from wwmaa.env import env_bool, env_int, env_list, env_str, env_timezone
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-DEBUG = env_bool("DEBUG", False)
+# On by default, as a laptop needs; a deployment sets DEBUG=0 (then SECRET_KEY is required
+# and `manage.py check --deploy` is clean).
+DEBUG = env_bool("DEBUG", True)
 
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
