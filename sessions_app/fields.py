@@ -2,8 +2,8 @@
 
 Django's ``contains`` lookup on JSONField is not supported by SQLite, so the ``has_tag``
 lookup here compiles to each database's own way of asking "is this string an element of
-the array": ``@>`` on PostgreSQL (which a GIN index on the column can serve; none exists yet)
-and ``json_each`` on SQLite.
+the array": ``@>`` on PostgreSQL (served by a GIN index, made by a PostgreSQL-only
+migration) and ``json_each`` on SQLite.
 """
 
 from __future__ import annotations

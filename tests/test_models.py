@@ -245,3 +245,14 @@ def test_the_database_refuses_an_event_that_ends_before_it_starts(db):
 
 def test_an_event_may_start_and_end_at_the_same_instant(db):
     assert Event.objects.create(title="Announcement", starts_at=NOW, ends_at=NOW).pk
+
+
+def test_tags_have_a_gin_index_exactly_where_the_database_has_gin(db):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(
+            cursor, TrainingSession._meta.db_table
+        )
+    has_gin = "session_tags_gin_idx" in constraints
+    assert has_gin is (connection.vendor == "postgresql")
