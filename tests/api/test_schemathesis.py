@@ -9,19 +9,13 @@ so that CI runs the same cases every time) to stay well under a minute.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 import schemathesis
-from django.utils import timezone
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
+from hypothesis import given
 from rest_framework_simplejwt.tokens import AccessToken
-from schemathesis import GenerationMode
 
-from events_app.models import Event
-from sessions_app.models import RoomStatus, SessionAttendance, SessionStatus
 from tests.conftest import make_user
+from tests.fuzzing import cases, fuzz_settings, make_known_ids, order
 from wwmaa.models import Role
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -39,81 +33,16 @@ def document(live_server) -> dict:
 
 
 @pytest.fixture
-def known_ids(make_session, instructor, member) -> list[str]:
-    """Sessions in every state and two events, so generated calls also reach real rows."""
-    now = timezone.now()
-    public = Event.objects.create(
-        title="Open", starts_at=now, ends_at=now + timedelta(days=3), is_public=True
-    )
-    private = Event.objects.create(title="Closed", starts_at=now, ends_at=now + timedelta(days=3))
-    sessions = [
-        make_session(start_time=now + timedelta(minutes=5), event=public, is_public=True),
-        make_session(start_time=now + timedelta(days=2), capacity=1, event=private),
-        make_session(
-            start_time=now - timedelta(minutes=10),
-            status=SessionStatus.LIVE,
-            room_status=RoomStatus.READY,
-            room_id="local-live",
-        ),
-        make_session(start_time=now - timedelta(days=1), status=SessionStatus.ENDED),
-        make_session(start_time=now + timedelta(days=3), status=SessionStatus.CANCELED),
-    ]
-    SessionAttendance.objects.create(session=sessions[2], user=member, joined_at=now)
-    return [str(s.pk) for s in sessions] + [str(public.pk), str(private.pk)]
-
-
-# A body every rule accepts, so that creates and updates also succeed now and then.
-VALID_BODY = {
-    "title": "Fuzzed class",
-    "start_time": "2031-01-01T18:00:00Z",
-    "duration_minutes": 60,
-    "capacity": 3,
-    "tags": ["kata"],
-}
-# Reads first and the lifecycle last, so that canceling and ending do not close every
-# session before the other operations have had their turn on it.
-ORDER = {"GET": 0, "POST": 1, "PATCH": 2, "PUT": 2, "DELETE": 4}
-
-
-def order(operation) -> tuple[int, str]:
-    rank = ORDER[operation.method.upper()]
-    if operation.path.endswith(("/start", "/end")):
-        rank = 3
-    return rank, operation.path
-
-
-def strategy_for(operation, known_ids: list[str]):
-    """Random valid and invalid calls, plus valid ones on real rows and with a valid body."""
-    strategies = [
-        operation.as_strategy(GenerationMode.POSITIVE),
-        operation.as_strategy(GenerationMode.NEGATIVE),
-    ]
-    takes_body = operation.path.startswith("/api/training/sessions") and (
-        operation.method.upper() in {"PUT", "PATCH"}
-        or (operation.method.upper() == "POST" and operation.path.endswith("sessions"))
-    )
-    for pk in known_ids if "{id}" in operation.path else [None]:
-        fixed = {"path_parameters": {"id": pk}} if pk else {}
-        if takes_body:
-            fixed.update(body=VALID_BODY, media_type="application/json")
-        if fixed:
-            strategies.append(operation.as_strategy(GenerationMode.POSITIVE, **fixed))
-    return st.one_of(strategies)
+def known_ids(make_session, member) -> list[str]:
+    return make_known_ids(make_session, member)
 
 
 def fuzz(operation, known_ids: list[str], base_url: str, user, failures: list[str]) -> None:
     """Call one operation with generated cases as ``user``; note every 5xx in ``failures``."""
     headers = {"Authorization": f"Bearer {AccessToken.for_user(user)}"}
 
-    @settings(
-        max_examples=EXAMPLES_PER_OPERATION,
-        deadline=None,
-        database=None,
-        derandomize=True,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(case=strategy_for(operation, known_ids))
+    @fuzz_settings(EXAMPLES_PER_OPERATION)
+    @given(case=cases(operation, known_ids))
     def call(case):
         response = case.call(base_url=base_url, headers=headers, timeout=10)
         if response.status_code >= 500:
