@@ -11,15 +11,17 @@ own, ``needs_lookup`` saved just before an insert). For each row:
    about a row, so two workers never both insert it and a row's changes go out in order.
    The claim commits *before* the rows are read (one query per table): a change committed
    later gets a new entry and a later delivery. The maps of rows that may be inserted
-   are marked ``needs_lookup`` in the same transaction: if an insert's answer never
-   arrives, the next attempt — after ``LATE_STORE_GRACE`` — looks the row up by our
-   ``id`` and replaces what it finds instead of inserting a duplicate.
+   are marked ``needs_lookup`` in the same transaction (a row's first map is made leased
+   and marked): if an insert's answer never arrives, the next attempt — after
+   ``LATE_STORE_GRACE`` — looks the row up by our ``id`` and replaces what it finds
+   instead of inserting a duplicate.
 2. **Send the current state**, one row after the other, coalescing every claimed change
    of a row into one call. A row that still exists is replaced when its ``row_id`` is
    known (a 404 means it is gone: insert it again) and inserted otherwise; a row that no
    longer exists is deleted in ZeroDB.
 3. **Settle**: the rows ZeroDB now holds together, at the end of the batch (one
-   transaction): their maps saved with the ``row_id``, their claimed entries deleted. A
+   transaction): their maps saved with the ``row_id`` (one UPDATE that also tells which
+   leases are still ours), their claimed entries deleted. A
    failure is settled at once: a transient failure (or refused credentials) reschedules
    the row's entries with capped exponential back-off honouring Retry-After and ends the
    drain run (the batch's rows not sent yet are released as they were); a rejection moves
@@ -326,12 +328,19 @@ def _lease_and_claim_batch(rows: list[tuple[str, Any]], token: str, now: datetim
     """
     wanted = _rows_q(rows)
     free = Q(lease_until__isnull=True) | Q(lease_until__lte=now)
+    lease = {"lease_token": token, "lease_until": now + LEASE}
     with transaction.atomic():
         known = set(RowMapping.objects.filter(wanted).values_list("table", "object_id"))
         missing = sorted((k for k in rows if k not in known), key=lambda k: (k[0], str(k[1])))
-        if missing:  # the rows' first delivery: make their maps, whoever creates them
+        if missing:
+            # The rows' first delivery: their maps are made leased to us and marked
+            # ``needs_lookup`` (an insert will go out), saving two writes a row; a map
+            # another worker makes first wins, and its row is then leased like any other.
             RowMapping.objects.bulk_create(
-                [RowMapping(table=table, object_id=object_id) for table, object_id in missing],
+                [
+                    RowMapping(table=table, object_id=object_id, needs_lookup=True, **lease)
+                    for table, object_id in missing
+                ],
                 ignore_conflicts=True,
             )
         # Locked until we commit (PostgreSQL; SQLite's IMMEDIATE transactions take the
@@ -339,21 +348,24 @@ def _lease_and_claim_batch(rows: list[tuple[str, Any]], token: str, now: datetim
         mappings = {
             _key(m): m
             for m in RowMapping.objects.filter(wanted)
-            .filter(free)
+            .filter(free | Q(lease_token=token))
             .select_for_update(skip_locked=True)
             .order_by("pk")
         }
         if not mappings:
             return []
-        lease = {"lease_token": token, "lease_until": now + LEASE}
-        pks = [m.pk for m in mappings.values()]
-        if RowMapping.objects.filter(free, pk__in=pks).update(**lease) != len(pks):
+        made = {key for key, m in mappings.items() if m.lease_token == token}
+        others = [m.pk for key, m in mappings.items() if key not in made]
+        if others and RowMapping.objects.filter(free, pk__in=others).update(**lease) != len(others):
             # A database without those locks: keep the rows we did lease.
-            leased = RowMapping.objects.filter(pk__in=pks, lease_token=token)
+            leased = RowMapping.objects.filter(pk__in=others, lease_token=token)
             ours = set(leased.values_list("pk", flat=True))
-            mappings = {key: m for key, m in mappings.items() if m.pk in ours}
-        for mapping in mappings.values():
+            mappings = {k: m for k, m in mappings.items() if k in made or m.pk in ours}
+        for key, mapping in mappings.items():
             mapping.lease_token, mapping.lease_until = lease["lease_token"], lease["lease_until"]
+            if key in made:
+                # In memory the flag is as it was before the mark (see ``_premark``).
+                mapping.needs_lookup = False
         # Every pending entry of the rows, also those a dead worker had claimed: the rows
         # are ours now.
         claimable = OutboxEntry.objects.filter(_rows_q(mappings), state=OutboxState.PENDING)
@@ -366,13 +378,12 @@ def _lease_and_claim_batch(rows: list[tuple[str, Any]], token: str, now: datetim
         counts: dict[tuple[str, Any], int] = defaultdict(int)
         for _, table, object_id in entries:
             counts[(table, object_id)] += 1
-        idle = [m.pk for key, m in mappings.items() if not counts[key]]
+        idle = [key for key in mappings if not counts[key]]
         if idle:  # delivered by another worker between our look and our lease
-            RowMapping.objects.filter(pk__in=idle, lease_token=token).update(
-                lease_token=None, lease_until=None
-            )
+            unused = [_Claim(TABLES[k[0]], mappings[k], 0, token, now) for k in idle]
+            _save_maps(unused, synced=False)  # the flag of a map made here goes back too
         claims = [
-            _Claim(TABLES[key[0]], mappings[key], counts[key], token, now)
+            _Claim(TABLES[key[0]], mappings[key], counts[key], token, now, marked=key in made)
             for key in rows
             if key in mappings and counts[key]
         ]
@@ -398,7 +409,11 @@ def _premark(claims: list[_Claim]) -> None:
     is saved), and settling or releasing the row saves it back: a row that was not
     inserted after all (deleted meanwhile, or not sent) gets its flag back then.
     """
-    inserts = [c for c in claims if c.mapping.row_id is None and not c.mapping.needs_lookup]
+    inserts = [
+        c
+        for c in claims
+        if not c.marked and c.mapping.row_id is None and not c.mapping.needs_lookup
+    ]
     if not inserts:
         return
     RowMapping.objects.filter(pk__in=[c.mapping.pk for c in inserts]).update(needs_lookup=True)
@@ -406,11 +421,13 @@ def _premark(claims: list[_Claim]) -> None:
         claim.marked = True
 
 
-def _save_maps(claims: list[_Claim], *, synced: bool) -> None:
+def _save_maps(claims: list[_Claim], *, synced: bool) -> set[int]:
     """Save the claims' maps as they are in memory and release their leases: one UPDATE.
 
-    Only maps still leased by the claims' token are written. (Hand-written SQL: the ORM's
-    ``bulk_update`` spends longer building its ``CASE`` than the database running it.)
+    Only maps still leased by the claims' token are written; returns their pks (the rows
+    whose lease was lost are not among them). Hand-written SQL: the ORM's ``bulk_update``
+    spends longer building its ``CASE`` than the database running it, and cannot say
+    which rows it changed (``RETURNING``: PostgreSQL, and SQLite since 3.35).
     """
     connection = connections[RowMapping.objects.db]
     quote = connection.ops.quote_name
@@ -440,12 +457,14 @@ def _save_maps(claims: list[_Claim], *, synced: bool) -> None:
     # Only quoted names from the model's meta are formatted in; every value is a parameter.
     sql = (
         f"UPDATE {quote(opts.db_table)} SET {', '.join(sets)} "  # noqa: S608
-        f"WHERE {pk} IN ({marks}) AND {column['lease_token']} = %s"
+        f"WHERE {pk} IN ({marks}) AND {column['lease_token']} = %s RETURNING {pk}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        saved = {pk for (pk,) in cursor.fetchall()}
     for claim in claims:
         claim.mapping.lease_token, claim.mapping.lease_until = None, None
+    return saved
 
 
 _MAP_FIELDS = ("row_id", "needs_lookup", "synced_at", "lease_token", "lease_until")
@@ -462,11 +481,10 @@ def _settle(sent: list[_Claim]) -> dict[int, Outcome]:
     token = sent[0].token
     results: dict[int, Outcome] = {}
     with transaction.atomic():
-        held = set(
-            RowMapping.objects.select_for_update()
-            .filter(pk__in=[c.mapping.pk for c in sent], lease_token=token)
-            .values_list("pk", flat=True)
-        )
+        for claim in sent:
+            claim.mapping.synced_at = claim.now
+        # The UPDATE takes the maps' row locks and only writes those still leased to us.
+        held = _save_maps(sent, synced=True)
         ours = [claim for claim in sent if claim.mapping.pk in held]
         for claim in sent:
             if claim.mapping.pk not in held:
@@ -478,9 +496,6 @@ def _settle(sent: list[_Claim]) -> dict[int, Outcome]:
                 results[id(claim)] = _outcome(claim, BUSY)
         if not ours:
             return results
-        for claim in ours:
-            claim.mapping.synced_at = claim.now
-        _save_maps(ours, synced=True)
         # With the rows' dead letters (only a lease holder makes them, and we held the
         # leases): ZeroDB now has the rows' current state.
         OutboxEntry.objects.filter(_rows_q(_key(c.mapping) for c in ours)).filter(

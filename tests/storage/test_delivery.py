@@ -388,6 +388,44 @@ def test_a_lost_lease_race_does_nothing(session, zdb, no_calls, monkeypatch):
     assert deliver_one(zdb, now=NOW).kind == BUSY
 
 
+def test_a_first_delivery_is_leased_and_marked_for_lookup_before_its_insert(session, zdb, wire):
+    seen = {}
+
+    def insert(request):
+        mapping = RowMapping.objects.get(object_id=session.pk)
+        seen.update(needs_lookup=mapping.needs_lookup, leased=mapping.lease_token is not None)
+        return 201, {}, json.dumps(row_answer("row-1", {}))
+
+    wire.add_callback("POST", ROWS, callback=insert)
+    assert drain(zdb, now=NOW).delivered == 1
+    # Had the answer been lost, the next attempt would have looked the row up first.
+    assert seen == {"needs_lookup": True, "leased": True}
+    mapping = RowMapping.objects.get(object_id=session.pk)
+    assert (mapping.row_id, mapping.needs_lookup, mapping.lease_token) == ("row-1", False, None)
+
+
+def test_a_row_taken_over_during_a_batch_is_left_to_its_new_worker(make_session, zdb, wire):
+    kept, lost = make_session(), make_session()
+
+    def insert(request):
+        sent_id = json.loads(request.body)["row_data"]["id"]
+        if sent_id == str(lost.pk):
+            # Our lease ran out meanwhile and another worker took the row.
+            RowMapping.objects.filter(object_id=lost.pk).update(
+                lease_token="other-worker", lease_until=NOW + timedelta(minutes=5)
+            )
+        return 201, {}, json.dumps(row_answer(f"row-{sent_id}", {}))
+
+    wire.add_callback("POST", ROWS, callback=insert)
+    report = drain(zdb, now=NOW)
+    assert (report.delivered, report.rows) == (1, 1)
+    assert not OutboxEntry.objects.filter(object_id=kept.pk).exists()
+    # The new holder settles the row: its entry and its lease are left as they are.
+    assert OutboxEntry.objects.filter(object_id=lost.pk).exists()
+    mapping = RowMapping.objects.get(object_id=lost.pk)
+    assert (mapping.lease_token, mapping.row_id) == ("other-worker", None)
+
+
 def test_a_change_made_during_delivery_is_delivered_next(session, zdb, wire):
     def insert_while_someone_edits(request):
         TrainingSession.objects.filter(pk=session.pk).update(title="Edited meanwhile")
