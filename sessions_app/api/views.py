@@ -223,9 +223,10 @@ class TrainingSessionViewSet(viewsets.GenericViewSet):
             queryset = TrainingSession.objects.visible_to(self.request.user)
         else:
             queryset = self.get_queryset()
-        session = queryset.filter(pk=pk).first()
-        if session is None:
-            raise NotFound()
+        try:
+            session = queryset.get(pk=pk)
+        except TrainingSession.DoesNotExist:
+            raise NotFound() from None
         self.check_object_permissions(self.request, session)
         return session
 
@@ -367,8 +368,8 @@ class TrainingSessionViewSet(viewsets.GenericViewSet):
         throttle_classes=[*api_settings.DEFAULT_THROTTLE_CLASSES, JoinRateThrottle],
     )
     def join(self, request: Request, id: str) -> Response:
-        session = self.get_object()
-        result = services.join_session(request.user, session.pk)
+        # The session read for the visibility check is the one the service judges.
+        result = services.join_session(request.user, self.get_object())
         context = self.get_serializer_context()
         return Response(JoinResultSerializer(result, context=context).data)
 

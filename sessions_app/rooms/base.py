@@ -186,6 +186,9 @@ class RoomProvider(ABC):
     name: str
     #: Whether recordings are only pretended (the UI must then say "recording is simulated").
     simulated_recording: bool = False
+    #: Whether join credentials name a participant of the provider's own, whose id is kept
+    #: per (session, user) and passed back on the next join (``JoinCredentials``).
+    has_participants: bool = True
 
     @abstractmethod
     def create_room(self, session) -> Room:

@@ -25,6 +25,7 @@ from sessions_app.rooms.base import (
 class LocalRoomProvider(RoomProvider):
     name = "local"
     simulated_recording = True
+    has_participants = False
 
     def create_room(self, session) -> Room:
         """The room is the session's own page; its id is derived, so creating is idempotent."""

@@ -22,7 +22,13 @@ from sessions_app.models import (
 )
 from sessions_app.rooms import JoinCredentials, RoomProviderError, RoomRole, get_provider
 from sessions_app.services import rooms as room_service
-from sessions_app.services.eligibility import MESSAGES, JoinDecision, Reason, can_join
+from sessions_app.services.eligibility import (
+    MESSAGES,
+    JoinDecision,
+    Reason,
+    can_join,
+    seats_now,
+)
 from sessions_app.services.errors import Conflict, LoginRequired, RoomNotReady, SessionError
 from wwmaa import roles
 
@@ -72,13 +78,22 @@ def _require_login(user) -> None:
 def join_session(user, session_id, *, now: datetime | None = None) -> JoinResult:
     """Take (or keep) a seat in the session and return the room credentials.
 
+    ``session_id`` may also be the session itself, just read (the API reads it first to
+    check that the caller may see it): it is then not read again before the early check.
     Raises ``JoinRefused`` with the ``can_join`` reason when the user may not join. A
     ``room_not_ready`` answer is the one refusal a join may overcome: it tries to create
     the room itself (a pending one, or a failed one whose provider may be back by now).
     """
     now = now or timezone.now()
-    session = TrainingSession.objects.get(pk=session_id)
-    decision = can_join(session, user, now=now)
+    if isinstance(session_id, TrainingSession):
+        session = session_id
+    else:
+        session = TrainingSession.objects.get(pk=session_id)
+    # Refused without the row lock when a plain read says no: "full" (or "ended", …) was
+    # the true answer at the instant of the read, and a storm of joins on a full session
+    # then never queues behind the lock. Only a join that may succeed takes the lock, and
+    # everything is checked again under it.
+    decision = _decide(session, user, now)
     if not decision.can_join and decision.reason != Reason.ROOM_NOT_READY:
         raise JoinRefused(decision)
     if session.room_status != RoomStatus.READY:
@@ -89,14 +104,21 @@ def join_session(user, session_id, *, now: datetime | None = None) -> JoinResult
             raise _room_not_ready(decision) from None
 
     with transaction.atomic():
-        session = TrainingSession.objects.select_for_update().get(pk=session_id)
-        attendance = (
-            SessionAttendance.objects.select_for_update().filter(session=session, user=user).first()
-        )
-        decision = can_join(session, user, now=now, user_holds_seat=attendance is not None)
+        session = TrainingSession.objects.select_for_update().get(pk=session.pk)
+        # A statement of its own after the lock was granted, so it sees every seat taken
+        # by the joins that held the lock before this one.
+        taken, holds = seats_now(session, user)
+        decision = can_join(session, user, now=now, taken=taken, user_holds_seat=holds)
         if not decision.can_join:
             raise JoinRefused(decision)
-        rejoined = attendance is not None
+        rejoined = holds
+        attendance = None
+        if holds:
+            attendance = (
+                SessionAttendance.objects.select_for_update()
+                .filter(session=session, user=user)
+                .first()
+            )
         previous_left_at = attendance.left_at if attendance is not None else None
         if attendance is None:
             attendance = SessionAttendance.objects.create(
@@ -113,6 +135,14 @@ def join_session(user, session_id, *, now: datetime | None = None) -> JoinResult
             _undo_join(attendance, created=not rejoined, previous_left_at=previous_left_at)
         raise _room_not_ready(decision) from exc
     return JoinResult(session, attendance, credentials, rejoined)
+
+
+def _decide(session: TrainingSession, user, now: datetime) -> JoinDecision:
+    """``can_join`` with the seats read in one statement, when a capacity makes them count."""
+    if session.capacity is None or user is None or not user.is_authenticated:
+        return can_join(session, user, now=now)
+    taken, holds = seats_now(session, user)
+    return can_join(session, user, now=now, taken=taken, user_holds_seat=holds)
 
 
 def room_credentials(user, session_id, *, now: datetime | None = None) -> JoinCredentials:
@@ -146,8 +176,12 @@ def _issue_credentials(session: TrainingSession, user) -> JoinCredentials:
     a reload refreshes that participant's token instead of adding a second participant.
     """
     role = room_role(session, user)
-    known = RoomParticipant.objects.known(session, user, role)
-    credentials = get_provider().join_credentials(session, user, role, participant_id=known)
+    provider = get_provider()
+    # A provider without participants of its own (the local one) has nothing to look up.
+    known = (
+        RoomParticipant.objects.known(session, user, role) if provider.has_participants else None
+    )
+    credentials = provider.join_credentials(session, user, role, participant_id=known)
     if credentials.participant_id and credentials.participant_id != known:
         RoomParticipant.objects.remember(
             session, user, participant_id=credentials.participant_id, role=role

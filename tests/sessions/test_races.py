@@ -11,6 +11,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from sessions_app import services
@@ -88,6 +89,86 @@ def test_fifty_members_joining_ten_seats_at_once_take_exactly_ten(open_session):
     assert len(admitted) == 10
     assert len(refused) == 40, [r for r in results if not isinstance(r, services.JoinRefused)]
     assert {r.code for r in refused} == {"full"}
+    assert SessionAttendance.objects.filter(session=open_session).count() == 10
+
+
+def fill(session, members) -> None:
+    now = timezone.now()
+    SessionAttendance.objects.bulk_create(
+        [SessionAttendance(session=session, user=user, joined_at=now) for user in members]
+    )
+
+
+def test_a_join_on_a_full_session_is_refused_without_waiting_for_the_lock(open_session):
+    """A full session answers "full" from a plain read: joins never queue behind the lock."""
+    members = make_members(11)
+    fill(open_session, members[:10])
+    locked, answered = threading.Event(), threading.Event()
+
+    def hold_the_lock():
+        with transaction.atomic():
+            TrainingSession.objects.select_for_update().get(pk=open_session.pk)
+            locked.set()
+            # True only if the join below is answered while this lock is still held.
+            return answered.wait(timeout=10)
+
+    def join_meanwhile():
+        assert locked.wait(timeout=10)
+        try:
+            return services.join_session(members[10], open_session.pk)
+        finally:
+            answered.set()
+
+    held_throughout, refusal = run_together([hold_the_lock, join_meanwhile])
+
+    assert held_throughout is True
+    assert isinstance(refusal, services.JoinRefused) and refusal.code == "full"
+
+
+def test_a_seat_freed_in_a_full_session_goes_to_exactly_one_of_many_joins(open_session):
+    """The early refusal reads the seats afresh: a freed seat is taken, and only once."""
+    members = make_members(30)
+    fill(open_session, members[:10])
+    SessionAttendance.objects.filter(session=open_session, user=members[0]).delete()
+
+    results = run_together(
+        [lambda user=user: services.join_session(user, open_session.pk) for user in members[10:]]
+    )
+
+    admitted = [r for r in results if isinstance(r, services.JoinResult)]
+    assert len(admitted) == 1, results
+    assert {r.code for r in results if r not in admitted} == {"full"}
+    assert SessionAttendance.objects.filter(session=open_session).count() == 10
+
+
+def test_raising_the_capacity_of_a_full_session_admits_that_many_more(open_session):
+    members = make_members(30)
+    fill(open_session, members[:10])
+    TrainingSession.objects.filter(pk=open_session.pk).update(capacity=12)
+
+    results = run_together(
+        [lambda user=user: services.join_session(user, open_session.pk) for user in members[10:]]
+    )
+
+    assert sum(isinstance(r, services.JoinResult) for r in results) == 2, results
+    assert SessionAttendance.objects.filter(session=open_session).count() == 12
+
+
+def test_a_member_who_left_a_full_session_gets_back_in_during_a_storm(open_session):
+    """Leaving keeps the seat: the early refusal must not turn its holder away."""
+    members = make_members(30)
+    services.join_session(members[0], open_session.pk)
+    fill(open_session, members[1:10])
+    services.leave_session(members[0], open_session.pk)
+
+    joining = [members[0], *members[10:]]
+
+    results = run_together(
+        [lambda user=user: services.join_session(user, open_session.pk) for user in joining]
+    )
+
+    assert isinstance(results[0], services.JoinResult) and results[0].rejoined
+    assert {getattr(r, "code", None) for r in results[1:]} == {"full"}, results
     assert SessionAttendance.objects.filter(session=open_session).count() == 10
 
 

@@ -367,6 +367,7 @@ READERS = {
     "join_opens_at",
     "seats_taken",
     "holds_seat",
+    "seats_now",
     "room_role",
     "status_conflict",
     "validate_session_input",
