@@ -77,13 +77,13 @@ class DomainError(exceptions.APIException):
 def to_api_exception(exc: Exception) -> Exception:
     """Translate the services' and Django's errors into DRF exceptions; others unchanged."""
     if isinstance(exc, JoinRefused):
-        from sessions_app.api.serializers import CanJoinSerializer
+        from sessions_app.api.serializers import can_join_data
 
         return DomainError(
             JOIN_REFUSAL_STATUS.get(exc.code, status.HTTP_409_CONFLICT),
             exc.message,
             exc.code,
-            {"can_join": CanJoinSerializer(exc.decision).data},
+            {"can_join": can_join_data(exc.decision)},
         )
     if isinstance(exc, SessionError):
         status_code = next(

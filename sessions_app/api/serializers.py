@@ -338,6 +338,27 @@ class JoinResultSerializer(serializers.Serializer):
     )
 
 
+# One instance of each for the process, for the join's answers: a new serializer
+# deep-copies (and a model serializer first builds) its fields, which costs ten times
+# the answer itself. They keep no state between calls: no context, nothing validated.
+_CAN_JOIN = CanJoinSerializer()
+_JOIN_RESULT = JoinResultSerializer()
+
+
+def can_join_data(decision: JoinDecision) -> dict[str, Any]:
+    """The ``can_join`` answer, as ``CanJoinSerializer(decision).data`` gives it."""
+    return _CAN_JOIN.to_representation(decision)
+
+
+def join_result_data(result) -> dict[str, Any]:
+    """A join's answer, as ``JoinResultSerializer(result).data`` gives it.
+
+    Watch time is counted up to the instant of the call (there is no request's "now"
+    to share: the answer holds one row).
+    """
+    return _JOIN_RESULT.to_representation(result)
+
+
 class RegistrationSerializer(UTCModelSerializer):
     session_id = serializers.UUIDField(read_only=True)
     registered = serializers.SerializerMethodField()

@@ -45,6 +45,7 @@ from sessions_app.api.serializers import (
     SessionSerializer,
     ValidationErrorSerializer,
     decide,
+    join_result_data,
 )
 from sessions_app.attendance_export import attendance_csv_rows
 from sessions_app.calendar import build_session_ics
@@ -370,8 +371,7 @@ class TrainingSessionViewSet(viewsets.GenericViewSet):
     def join(self, request: Request, id: str) -> Response:
         # The session read for the visibility check is the one the service judges.
         result = services.join_session(request.user, self.get_object())
-        context = self.get_serializer_context()
-        return Response(JoinResultSerializer(result, context=context).data)
+        return Response(join_result_data(result))
 
     @extend_schema(
         summary="Leave",
