@@ -212,22 +212,30 @@ class TrainingSessionViewSet(viewsets.GenericViewSet):
 
     # Actions that hand the session's id to a service: they read the row only to check
     # that the caller may see it and act on it, so they skip the list's per-row counts
-    # (whose query costs more to build than to run: a join storm pays it 200 times).
+    # (whose query costs more to build than to run). A join reads it with its seats.
     ID_ONLY_ACTIONS = frozenset(
-        {"update", "partial_update", "destroy", "start", "end", "join", "leave", "registration"}
+        {"update", "partial_update", "destroy", "start", "end", "leave", "registration"}
     )
 
     def get_object(self) -> TrainingSession:
         """The session through the caller's visibility (404), then the object permissions."""
         pk = uuid_or_404(self.kwargs[self.lookup_url_kwarg])
-        if self.action in self.ID_ONLY_ACTIONS:
-            queryset = TrainingSession.objects.visible_to(self.request.user)
+        user = self.request.user
+        if self.action == "join":
+            # Read with its seats: the join service decides on this very row.
+            session = services.session_with_seats(pk, user)
+            if session is None or not services.may_see(user, session):
+                raise NotFound()
         else:
-            queryset = self.get_queryset()
-        try:
-            session = queryset.get(pk=pk)
-        except TrainingSession.DoesNotExist:
-            raise NotFound() from None
+            queryset = (
+                TrainingSession.objects.visible_to(user)
+                if self.action in self.ID_ONLY_ACTIONS
+                else self.get_queryset()
+            )
+            try:
+                session = queryset.get(pk=pk)
+            except TrainingSession.DoesNotExist:
+                raise NotFound() from None
         self.check_object_permissions(self.request, session)
         return session
 
@@ -369,7 +377,7 @@ class TrainingSessionViewSet(viewsets.GenericViewSet):
         throttle_classes=[*api_settings.DEFAULT_THROTTLE_CLASSES, JoinRateThrottle],
     )
     def join(self, request: Request, id: str) -> Response:
-        # The session read for the visibility check is the one the service judges.
+        # The session read for the visibility check is the one the service judges first.
         result = services.join_session(request.user, self.get_object())
         return Response(join_result_data(result))
 

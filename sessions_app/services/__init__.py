@@ -1,6 +1,12 @@
 """The session domain's operations. Views, the admin and jobs call these, nothing else."""
 
-from sessions_app.services.eligibility import JoinDecision, Reason, can_join, may_see
+from sessions_app.services.eligibility import (
+    JoinDecision,
+    Reason,
+    can_join,
+    may_see,
+    session_with_seats,
+)
 from sessions_app.services.errors import (
     Conflict,
     LoginRequired,
@@ -48,6 +54,7 @@ __all__ = [
     "may_see",
     "record_presence",
     "register",
+    "session_with_seats",
     "start_session",
     "unregister",
     "update_session",

