@@ -40,6 +40,14 @@ def default_timezone() -> str:
     return settings.TIME_ZONE
 
 
+def display_name_of(first_name: str, last_name: str, username: str) -> str:
+    """How a person is named on the site: the full name, else the username.
+
+    ``User.display_name`` for values read without a model instance (the session lists).
+    """
+    return f"{first_name} {last_name}".strip() or username
+
+
 class WWMAAUserManager(UserManager):
     def create_superuser(self, username, email=None, password=None, **extra_fields):
         extra_fields.setdefault("role", Role.ADMIN)
@@ -81,7 +89,7 @@ class User(AbstractUser):
 
     @property
     def display_name(self) -> str:
-        return self.get_full_name() or self.username
+        return display_name_of(self.first_name, self.last_name, self.username)
 
     @property
     def zoneinfo(self) -> ZoneInfo:

@@ -32,7 +32,7 @@ from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
 from rest_framework_simplejwt import views as jwt_views
 
 from sessions_app import services
-from sessions_app.api import filters, permissions
+from sessions_app.api import filters, listing, permissions
 from sessions_app.api.queries import sessions_for
 from sessions_app.api.serializers import (
     AttendanceSerializer,
@@ -270,10 +270,19 @@ class TrainingSessionViewSet(viewsets.GenericViewSet):
         data = serializer_class(page, many=True, context=self.get_serializer_context()).data
         return self.get_paginated_response(data)
 
+    def _session_page(self, queryset) -> Response:
+        # SessionSerializer's JSON, written from the columns it shows (see ``listing``);
+        # the page is counted on the sessions alone, before the per-row counts.
+        user = self.request.user
+        rows = listing.session_values(queryset, user)
+        page = self.paginator.paginate_queryset(rows, self.request, self, counted=queryset)
+        return self.get_paginated_response(listing.represent(page, user, timezone.now()))
+
     # -- collection --
 
     def list(self, request: Request) -> Response:
-        return self._page(self.filter_queryset(self.get_queryset()))
+        visible = TrainingSession.objects.visible_to(request.user)
+        return self._session_page(self.filter_queryset(visible))
 
     @extend_schema(
         summary="Upcoming sessions",
@@ -282,8 +291,9 @@ class TrainingSessionViewSet(viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["get"], permission_classes=OPEN)
     def upcoming(self, request: Request) -> Response:
-        queryset = self.get_queryset().upcoming().order_by("start_time", "title", "id")
-        return self._page(self.filter_queryset(queryset))
+        queryset = TrainingSession.objects.visible_to(request.user).upcoming()
+        queryset = queryset.order_by("start_time", "title", "id")
+        return self._session_page(self.filter_queryset(queryset))
 
     def create(self, request: Request) -> Response:
         session = services.create_session(request.user, self._input(request))

@@ -130,7 +130,7 @@ def production_errors(configured, monkeypatch):
     configured.DEBUG = False
     # A bug of ours, on a page and on the API.
     monkeypatch.setattr("sessions_app.views._upcoming", boom)
-    monkeypatch.setattr("sessions_app.api.views.sessions_for", boom)
+    monkeypatch.setattr("sessions_app.api.listing.represent", boom)
     return configured
 
 

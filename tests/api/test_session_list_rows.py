@@ -1,0 +1,196 @@
+"""The session lists write each row themselves (``sessions_app.api.listing``); these tests
+hold every row to the bytes ``SessionSerializer`` answers for the same session and caller
+(the detail endpoint), so the two cannot drift apart.
+
+The sessions cover every status, null and non-null optional fields, microseconds and
+none, each ``can_join`` reason, and the windows that differ between a member and a host.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from rest_framework.renderers import JSONRenderer
+
+from sessions_app.api import listing
+from sessions_app.api.queries import sessions_for
+from sessions_app.api.serializers import SessionSerializer
+from sessions_app.models import (
+    EndReason,
+    RoomStatus,
+    SessionAttendance,
+    SessionRegistration,
+    SessionStatus,
+    TrainingSession,
+)
+from tests.api.conftest import ROLES, SESSIONS, client_for, url
+from tests.conftest import NOW, make_user
+from wwmaa.models import Role
+
+MINUTE = timedelta(minutes=1)
+MICROS = timedelta(microseconds=123456)
+
+
+@pytest.fixture
+def variety(make_session, event, cast, other_member, other_instructor):
+    """Sessions whose rows differ in every way the answer can."""
+    member, owner = cast["member"], cast["owner"]
+    unnamed = make_user("sensei", Role.INSTRUCTOR)
+    first_only = make_user("yuki", Role.INSTRUCTOR, first_name="Yuki")
+    sessions = {
+        "later": make_session(
+            title="Later", start_time=NOW + 120 * MINUTE, event=event, is_public=True
+        ),
+        "full": make_session(
+            title="Full",
+            start_time=NOW + 5 * MINUTE + MICROS,
+            capacity=1,
+            room_status=RoomStatus.READY,
+            is_public=True,
+            members_only=False,
+            tags=["kata", "beginners"],
+        ),
+        "seat_held": make_session(title="Seat held", start_time=NOW + 5 * MINUTE, capacity=1),
+        "host_window": make_session(
+            title="Host window", start_time=NOW + 20 * MINUTE, capacity=10, is_public=True
+        ),
+        "too_late": make_session(
+            title="Too late", start_time=NOW - 180 * MINUTE, capacity=10, description=""
+        ),
+        "live_failed_room": make_session(
+            title="Live, failed room",
+            instructor=other_instructor,
+            start_time=NOW - 10 * MINUTE,
+            status=SessionStatus.LIVE,
+            started_at=NOW - 9 * MINUTE + MICROS,
+            room_status=RoomStatus.FAILED,
+            chat_enabled=False,
+            recording_enabled=True,
+        ),
+        "live_deleted_room": make_session(
+            title="Live, deleted room",
+            instructor=unnamed,
+            start_time=NOW - 20 * MINUTE,
+            status=SessionStatus.LIVE,
+            started_at=NOW - 20 * MINUTE,
+            room_status=RoomStatus.DELETED,
+            is_public=True,
+        ),
+        "ended": make_session(
+            title="Ended and archived",
+            instructor=first_only,
+            event=event,
+            start_time=NOW - 3 * 24 * 60 * MINUTE,
+            status=SessionStatus.ENDED,
+            started_at=NOW - 3 * 24 * 60 * MINUTE,
+            ended_at=NOW - 3 * 24 * 60 * MINUTE + 50 * MINUTE + MICROS,
+            end_reason=EndReason.INSTRUCTOR,
+            archived_at=NOW - MINUTE,
+            recording_status="ready",
+            is_public=True,
+        ),
+        "canceled": make_session(
+            title="Canceled",
+            start_time=NOW + 60 * MINUTE,
+            status=SessionStatus.CANCELED,
+            canceled_at=NOW - 60 * MINUTE,
+            is_public=True,
+        ),
+        "not_started": make_session(
+            title="Never started",
+            start_time=NOW - 2 * 24 * 60 * MINUTE,
+            status=SessionStatus.ENDED,
+            ended_at=NOW - 2 * 24 * 60 * MINUTE + 90 * MINUTE,
+            end_reason=EndReason.NOT_STARTED,
+            members_only=False,
+        ),
+    }
+    SessionAttendance.objects.create(session=sessions["full"], user=other_member, joined_at=NOW)
+    SessionAttendance.objects.create(session=sessions["seat_held"], user=member, joined_at=NOW)
+    # The instructor's own attendance takes no seat.
+    SessionAttendance.objects.create(session=sessions["host_window"], user=owner, joined_at=NOW)
+    SessionRegistration.objects.create(session=sessions["later"], user=member)
+    SessionRegistration.objects.create(session=sessions["full"], user=member)
+    # Written times with microseconds too, not only the clock's whole seconds.
+    TrainingSession.objects.filter(pk=sessions["later"].pk).update(
+        created_at=NOW - 7 * 24 * 60 * MINUTE + MICROS, updated_at=NOW - MINUTE + MICROS
+    )
+    return sessions
+
+
+def rendered(data) -> bytes:
+    return JSONRenderer().render(data)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_listed_row_is_the_serializers_json_byte_for_byte(frozen, cast, variety, role):
+    client = client_for(cast[role])
+    page = client.get(SESSIONS, {"include_archived": "true", "limit": 100})
+    assert page.status_code == 200
+    rows = page.json()["results"]
+    assert len(rows) >= 5  # what even a visitor may see
+
+    for row in rows:
+        detail = client.get(url(row["id"]))
+        assert detail.status_code == 200
+        assert row == detail.json()
+        assert rendered(row) == detail.content
+
+
+def test_the_upcoming_list_writes_the_same_rows(frozen, cast, variety):
+    client = client_for(cast["member"])
+    rows = client.get(f"{SESSIONS}/upcoming").json()["results"]
+    assert [row["title"] for row in rows] == ["Seat held", "Full", "Host window", "Later"]
+
+    for row in rows:
+        assert rendered(row) == client.get(url(row["id"])).content
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_rows_and_the_serializer_agree_at_every_moment(frozen, cast, variety, role, rf):
+    """Before, inside and after the join windows, for one query of every session."""
+    user = cast[role]
+    request = rf.get(SESSIONS)
+    request.user = user
+    ordered = ("start_time", "title", "id")
+    for moment in (NOW - 60 * MINUTE, NOW, NOW + 15 * MINUTE, NOW + 200 * MINUTE):
+        frozen.move_to(moment)
+        visible = TrainingSession.objects.visible_to(user).order_by(*ordered)
+        rows = listing.represent(listing.session_values(visible, user), user, moment)
+        expected = SessionSerializer(
+            sessions_for(user).order_by(*ordered),
+            many=True,
+            context={"request": request, "now": moment},
+        ).data
+
+        assert rendered(rows) == rendered(expected)
+
+
+def test_every_can_join_reason_is_covered(frozen, cast, variety):
+    """The fixture reaches each answer, so the comparisons above cover them all."""
+    reasons = set()
+    for role in ROLES:
+        page = client_for(cast[role]).get(SESSIONS, {"include_archived": "true"})
+        reasons |= {row["can_join"]["reason"] for row in page.json()["results"]}
+
+    assert reasons == {
+        "login_required",
+        "canceled",
+        "ended",
+        "members_only",
+        "too_early",
+        "too_late",
+        "full",
+        "room_not_ready",
+        "ok",
+    }
+
+
+def test_the_columns_read_are_the_serializers_fields(db):
+    """A field added to the serializer must be added to the rows too (and the reverse)."""
+    shown = {column.split("__")[0].removesuffix("_id") for column in listing.COLUMNS}
+    per_row = {"seats_taken", "caller_holds_seat", "caller_registered"}
+    fields = set(SessionSerializer.Meta.fields) - {"seats_left", "can_join", "registered"}
+
+    assert shown - per_row == fields
