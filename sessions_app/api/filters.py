@@ -6,7 +6,7 @@ non-number instructor) is a 400 naming the parameter, never silently ignored.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import django_filters
 from django import forms
@@ -65,7 +65,25 @@ class TagFilter(django_filters.Filter):
     field_class = TagField
 
 
-class UpcomingSessionFilter(django_filters.FilterSet):
+class FilterSet(django_filters.FilterSet):
+    """django-filter's ``FilterSet``, building its form class once rather than per request.
+
+    django-filter makes a new form class, with new fields, for every filter set it
+    creates: a third of a list request's filtering. Nothing in these forms depends on the
+    request, and each form still gets its own copies of the fields (Django's forms copy
+    their class's fields).
+    """
+
+    _form_classes: ClassVar[dict[type, type]] = {}
+
+    def get_form_class(self) -> type[forms.Form]:
+        key = type(self)
+        if key not in self._form_classes:
+            self._form_classes[key] = super().get_form_class()
+        return self._form_classes[key]
+
+
+class UpcomingSessionFilter(FilterSet):
     instructor = IdFilter(field_name="instructor_id", help_text="Only this instructor's (user id).")
 
     class Meta:

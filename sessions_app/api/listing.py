@@ -145,6 +145,15 @@ def utc_iso(value: datetime | None) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+def _all_text(values: list | None) -> bool:
+    return values is not None and all(type(value) is str for value in values)
+
+
+def _as_text(values: list | None) -> list | None:
+    # As the serializer's ListField of CharField writes a list that holds other values.
+    return None if values is None else [None if v is None else str(v) for v in values]
+
+
 def session_values(queryset: QuerySet[TrainingSession], user) -> QuerySet:
     """The rows ``represent`` writes: ``queryset`` with the per-row counts, read as values."""
     return annotate_sessions(queryset, user).values_list(
@@ -191,11 +200,13 @@ def _represent(row: tuple, user, now: datetime) -> dict[str, Any]:
         caller_holds_seat,
         caller_registered,
     ) = row
+    # Never null: parsed once, for can_join and for the answer.
+    start, end = datetime.fromisoformat(start_time), datetime.fromisoformat(end_time)
     session = SessionRow()
     session.pk = pk
     session.instructor_id = instructor_id
-    session.start_time = datetime.fromisoformat(start_time).replace(tzinfo=UTC)
-    session.end_time = datetime.fromisoformat(end_time).replace(tzinfo=UTC)
+    session.start_time = start.replace(tzinfo=UTC)
+    session.end_time = end.replace(tzinfo=UTC)
     session.capacity = capacity
     session.status = status
     session.room_status = room_status
@@ -213,9 +224,9 @@ def _represent(row: tuple, user, now: datetime) -> dict[str, Any]:
             "id": instructor_id,
             "name": display_name_of(first_name, last_name, username),
         },
-        "start_time": iso_text(start_time),
+        "start_time": utc_iso(session.start_time),
         "duration_minutes": duration_minutes,
-        "end_time": iso_text(end_time),
+        "end_time": utc_iso(session.end_time),
         "capacity": capacity,
         "seats_left": None if capacity is None else max(capacity - seats_taken, 0),
         "status": status,
@@ -229,8 +240,7 @@ def _represent(row: tuple, user, now: datetime) -> dict[str, Any]:
         "chat_enabled": chat_enabled,
         "is_public": is_public,
         "members_only": members_only,
-        # As the serializer's ListField of CharField writes them.
-        "tags": None if tags is None else [None if t is None else str(t) for t in tags],
+        "tags": tags if _all_text(tags) else _as_text(tags),
         "archived_at": iso_text(archived_at),
         "created_at": iso_text(created_at),
         "updated_at": iso_text(updated_at),

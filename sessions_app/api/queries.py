@@ -7,6 +7,8 @@ subqueries, so ``can_join`` can be answered for every row without asking again.
 
 from __future__ import annotations
 
+import functools
+
 from django.db.models import (
     BooleanField,
     Count,
@@ -22,12 +24,10 @@ from django.db.models.functions import Coalesce
 from sessions_app.models import SessionAttendance, SessionRegistration, TrainingSession
 
 
-def annotate_sessions(queryset: QuerySet[TrainingSession], user) -> QuerySet[TrainingSession]:
-    """Add ``seats_taken``, ``caller_holds_seat`` and ``caller_registered`` to each row.
-
-    ``seats_taken`` counts attendance rows of people other than the instructor, as
-    ``sessions_app.services.eligibility.seats_taken`` does for one session.
-    """
+@functools.cache
+def _seats_taken() -> Coalesce:
+    # The same for every caller, so built once: building it cost as much as running the
+    # page's query. (Each annotate() resolves its own copy.)
     taken = (
         SessionAttendance.objects.filter(session=OuterRef("pk"))
         .exclude(user_id=OuterRef("instructor_id"))
@@ -36,9 +36,16 @@ def annotate_sessions(queryset: QuerySet[TrainingSession], user) -> QuerySet[Tra
         .annotate(n=Count("pk"))
         .values("n")
     )
-    queryset = queryset.select_related("instructor", "event").annotate(
-        seats_taken=Coalesce(Subquery(taken, output_field=IntegerField()), 0)
-    )
+    return Coalesce(Subquery(taken, output_field=IntegerField()), 0)
+
+
+def annotate_sessions(queryset: QuerySet[TrainingSession], user) -> QuerySet[TrainingSession]:
+    """Add ``seats_taken``, ``caller_holds_seat`` and ``caller_registered`` to each row.
+
+    ``seats_taken`` counts attendance rows of people other than the instructor, as
+    ``sessions_app.services.eligibility.seats_taken`` does for one session.
+    """
+    queryset = queryset.select_related("instructor", "event").annotate(seats_taken=_seats_taken())
     if user is None or not user.is_authenticated:
         return queryset.annotate(
             caller_holds_seat=Value(False, output_field=BooleanField()),
