@@ -37,6 +37,7 @@ def _whole_number(request, name: str, default: int, low: int, high: int | None) 
 class LimitOffsetPagination(pagination.LimitOffsetPagination):
     default_limit = DEFAULT_LIMIT
     max_limit = MAX_LIMIT
+    counted = None
 
     def get_limit(self, request) -> int:
         return min(
