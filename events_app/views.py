@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from events_app.models import Event
-from sessions_app.cards import cards_for, visible_sessions
+from sessions_app.cards import card_sessions, cards_for
 from sessions_app.models import SessionStatus
 from sessions_app.views import PAGE_SESSIONS, live_context
 from wwmaa import roles
@@ -57,7 +57,7 @@ def event_detail(request: HttpRequest, event_id: uuid.UUID) -> HttpResponse:
     if event is None:
         raise Http404("Event not found.")
     sessions = (
-        visible_sessions(request.user)
+        card_sessions(request.user)
         .not_archived()
         .filter(event=event)
         .order_by("start_time", "title")[: PAGE_SESSIONS * 4]

@@ -13,6 +13,7 @@ answers from the same cards, so a card and its update can never disagree.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,12 +23,13 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.template.defaultfilters import timesince_filter, timeuntil_filter
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import DateFormat
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
 from django.utils.functional import cached_property
+from django.utils.timesince import timesince, timeuntil
+from django.utils.translation import get_language, ngettext
 
 from sessions_app.api.queries import annotate_sessions
 from sessions_app.models import SessionStatus, TrainingSession
@@ -123,6 +125,36 @@ def visible_sessions(user) -> QuerySet[TrainingSession]:
     return annotate_sessions(TrainingSession.objects.visible_to(user), user)
 
 
+# The columns a card and its status read (its own, can_join's, its instructor's name, its
+# event's name and zone). Pages of many cards read no others: building and parsing the
+# whole rows (timestamps above all) cost more than drawing the cards.
+CARD_FIELDS = (
+    "id",
+    "title",
+    "status",
+    "start_time",
+    "end_time",
+    "duration_minutes",
+    "capacity",
+    "started_at",
+    "is_public",
+    "members_only",
+    "recording_enabled",
+    "room_status",
+    "instructor__username",
+    "instructor__first_name",
+    "instructor__last_name",
+    "event__title",
+    "event__timezone",
+)
+
+
+def card_sessions(user) -> QuerySet[TrainingSession]:
+    """``visible_sessions`` with only the columns cards read (``CARD_FIELDS``), for pages
+    of many cards; reading another field of these rows would cost a query per row."""
+    return visible_sessions(user).only(*CARD_FIELDS)
+
+
 def cards_for(
     sessions: Iterable[TrainingSession], user, *, now: datetime | None = None
 ) -> list[SessionCard]:
@@ -170,6 +202,7 @@ class CardTexts:
     ends_at_ms: str
     opens_at_ms: str
     can_join: str  # "true" / "false", for the script
+    status_label: str  # session.get_status_display
     seats: str
     countdown: str
     join_label: str
@@ -225,10 +258,11 @@ def format_local(instant: datetime, zone: tzinfo, *, year: bool) -> str:
     without the template machinery: the same translated names and the same zone
     abbreviation (none for a wall time that is ambiguous or does not exist)."""
     local = instant.astimezone(zone)
+    weekdays, months = _date_names(get_language())
     return "{} {} {}{}, {:02d}:{:02d} {}".format(
-        WEEKDAYS_ABBR[local.weekday()],
+        weekdays[local.weekday()],
         local.day,
-        MONTHS_3[local.month].title(),
+        months[local.month],
         f" {local.year:04d}" if year else "",
         local.hour,
         local.minute,
@@ -236,23 +270,66 @@ def format_local(instant: datetime, zone: tzinfo, *, year: bool) -> str:
     )
 
 
+@functools.cache
+def _date_names(language: str | None) -> tuple[dict[int, str], dict[int, str]]:
+    """The ``date`` filter's day and month abbreviations in ``language`` (the active one,
+    which the lazy names follow), translated once rather than twice a card."""
+    return (
+        {day: str(name) for day, name in WEEKDAYS_ABBR.items()},
+        {month: str(name).title() for month, name in MONTHS_3.items()},
+    )
+
+
+class _Plural:
+    """One of Django's ``timesince`` unit strings ("%(num)d day"/"%(num)d days"), put in
+    the plural its number asks for when formatted, as Django's lazy string does; each
+    (language, number) is translated once, not once a card."""
+
+    def __init__(self, singular: str, plural: str) -> None:
+        self.singular, self.plural = singular, plural
+
+    def __mod__(self, values: dict[str, int]) -> str:
+        return _plural(get_language(), self.singular, self.plural, values["num"])
+
+
+@functools.lru_cache(maxsize=1024)
+def _plural(language: str | None, singular: str, plural: str, number: int) -> str:
+    return ngettext(singular, plural, number) % {"num": number}
+
+
+# django.utils.timesince.TIME_STRINGS, the same messages (so the same translations).
+TIME_STRINGS = {
+    "year": _Plural("%(num)d year", "%(num)d years"),
+    "month": _Plural("%(num)d month", "%(num)d months"),
+    "week": _Plural("%(num)d week", "%(num)d weeks"),
+    "day": _Plural("%(num)d day", "%(num)d days"),
+    "hour": _Plural("%(num)d hour", "%(num)d hours"),
+    "minute": _Plural("%(num)d minute", "%(num)d minutes"),
+}
+
+
 def _ms_text(value: datetime | None) -> str:
     """``value|epoch_ms`` (``sessions_app.templatetags.pages``)."""
     return "" if value is None else str(epoch_ms(value))
+
+
+# What get_status_display shows, without building the choices again for every card.
+_STATUS_LABELS = dict(SessionStatus.choices)
 
 
 def _countdown(session: TrainingSession, now: datetime) -> str:
     status = session.status
     if status == SessionStatus.LIVE:
         if session.started_at:
-            return f"Live now · started {timesince_filter(session.started_at, now)} ago"
+            started = timesince(session.started_at, now, time_strings=TIME_STRINGS)
+            return f"Live now · started {started} ago"
         return "Live now"
     if status == SessionStatus.ENDED:
         return "Ended"
     if status == SessionStatus.CANCELED:
         return "Canceled"
     if session.start_time > now:
-        return f"Starts in {timeuntil_filter(session.start_time, now)}"
+        return f"Starts in {timeuntil(session.start_time, now, time_strings=TIME_STRINGS)}"
     return "Waiting for the instructor to start"
 
 
@@ -293,6 +370,7 @@ def _texts(card: SessionCard, now: datetime, urls: dict[str, tuple[str, str]]) -
         ends_at_ms=_ms_text(session.end_time),
         opens_at_ms=_ms_text(decision.opens_at),
         can_join="true" if decision.can_join else "false",
+        status_label=_STATUS_LABELS.get(session.status, session.status),
         seats=_seats(card),
         countdown=_countdown(session, now),
         join_label=join_label,

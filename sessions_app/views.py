@@ -40,7 +40,13 @@ from events_app.models import Event
 from sessions_app import services
 from sessions_app.attendance_export import attendance_csv_rows
 from sessions_app.calendar import build_session_ics
-from sessions_app.cards import POLL_SECONDS, cards_for, epoch_ms, visible_sessions
+from sessions_app.cards import (
+    POLL_SECONDS,
+    card_sessions,
+    cards_for,
+    epoch_ms,
+    visible_sessions,
+)
 from sessions_app.models import (
     SessionAttendance,
     SessionRegistration,
@@ -82,7 +88,7 @@ def live_context(request: HttpRequest, now: datetime) -> dict:
 def _upcoming(user, now: datetime):
     """Live sessions, and scheduled ones not over yet, that ``user`` may see."""
     return (
-        visible_sessions(user)
+        card_sessions(user)
         .not_archived()
         .filter(Q(status=SessionStatus.LIVE) | Q(status=SessionStatus.SCHEDULED, end_time__gt=now))
         .order_by("start_time", "title")
@@ -158,7 +164,7 @@ def session_status(request: HttpRequest) -> JsonResponse:
     """
     now = timezone.now()
     ids = _ids(request.GET.get("ids", ""))
-    sessions = visible_sessions(request.user).filter(pk__in=ids) if ids else []
+    sessions = card_sessions(request.user).filter(pk__in=ids) if ids else []
     return JsonResponse(
         {
             "server_now": epoch_ms(now),

@@ -82,6 +82,13 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # Templates drawn many times a page (the session card), placed by Django templates;
+        # in the apps' jinja2/ folders.
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "APP_DIRS": True,
+        "OPTIONS": {"environment": "wwmaa.jinja2.environment"},
+    },
 ]
 
 # Database: SQLite file by default. SQLite is set up for several writers at once: every

@@ -1,4 +1,6 @@
-"""``sessions_app.cards.format_local``: the card's times as the template filters wrote them."""
+"""The card's texts (``sessions_app.cards``) as the template filters wrote them: its times
+(``format_local``) and its countdown (Django's ``timeuntil``/``timesince`` with the cards'
+unit strings)."""
 
 from __future__ import annotations
 
@@ -6,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.utils import dateformat
+from django.template.defaultfilters import timesince_filter, timeuntil_filter
+from django.utils import dateformat, translation
+from django.utils.timesince import timesince, timeuntil
 
-from sessions_app.cards import format_local
+from sessions_app.cards import TIME_STRINGS, format_local
 
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"]
 INSTANTS = [
@@ -29,3 +33,24 @@ def test_the_card_times_read_as_the_date_filter_wrote_them(zone):
         local = instant.astimezone(tz)
         assert format_local(instant, tz, year=True) == dateformat.format(local, "D j M Y, H:i T")
         assert format_local(instant, tz, year=False) == dateformat.format(local, "D j M, H:i T")
+
+
+# From a minute to years, around each unit's edges, singular and plural.
+SPANS = [
+    timedelta(minutes=m, hours=h, days=d)
+    for m in (0, 1, 2, 59)
+    for h in (0, 1, 2, 23)
+    for d in (0, 1, 2, 6, 7, 8, 14, 30, 31, 45, 364, 365, 366, 800)
+]
+
+
+@pytest.mark.parametrize("language", ["en-us", "de", "pl"])
+def test_the_countdown_reads_as_the_timeuntil_and_timesince_filters_wrote_it(language):
+    now = datetime(2026, 6, 1, 16, 0, tzinfo=UTC)
+    with translation.override(language):
+        for span in SPANS:
+            ahead, behind = now + span, now - span
+            assert timeuntil(ahead, now, time_strings=TIME_STRINGS) == timeuntil_filter(ahead, now)
+            assert timesince(behind, now, time_strings=TIME_STRINGS) == timesince_filter(
+                behind, now
+            )
