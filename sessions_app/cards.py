@@ -58,7 +58,7 @@ class SessionCard:
     @cached_property
     def texts(self) -> CardTexts:
         """What the card template shows, worked out once (the status endpoint never asks)."""
-        return _texts(self, self.page.now, self.page.urls)
+        return _texts(self, self.page)
 
     @property
     def seats_left(self) -> int | None:
@@ -228,7 +228,8 @@ _SESSION_ROUTES = (
 
 class _Page:
     """What the cards of one page share: the instant they were drawn at and, once asked
-    for, their URL makers."""
+    for, their URL makers and the names they are written with (in the language active
+    for the page)."""
 
     def __init__(self, now: datetime) -> None:
         self.now = now
@@ -236,6 +237,10 @@ class _Page:
     @cached_property
     def urls(self) -> dict[str, tuple[str, str]]:
         return _url_makers()
+
+    @cached_property
+    def language(self) -> str | None:
+        return get_language()
 
 
 def _url_makers() -> dict[str, tuple[str, str]]:
@@ -253,12 +258,15 @@ def _url_makers() -> dict[str, tuple[str, str]]:
     return makers
 
 
-def format_local(instant: datetime, zone: tzinfo, *, year: bool) -> str:
+def format_local(
+    instant: datetime, zone: tzinfo, *, year: bool, language: str | None = None
+) -> str:
     """``instant|timezone:zone|date:"D j M Y, H:i T"`` (without `` Y`` unless ``year``),
     without the template machinery: the same translated names and the same zone
-    abbreviation (none for a wall time that is ambiguous or does not exist)."""
+    abbreviation (none for a wall time that is ambiguous or does not exist). ``language``
+    is the active one, when the caller knows it already."""
     local = instant.astimezone(zone)
-    weekdays, months = _date_names(get_language())
+    weekdays, months = _date_names(language or get_language())
     return "{} {} {}{}, {:02d}:{:02d} {}".format(
         weekdays[local.weekday()],
         local.day,
@@ -280,32 +288,36 @@ def _date_names(language: str | None) -> tuple[dict[int, str], dict[int, str]]:
     )
 
 
-class _Plural:
-    """One of Django's ``timesince`` unit strings ("%(num)d day"/"%(num)d days"), put in
-    the plural its number asks for when formatted, as Django's lazy string does; each
-    (language, number) is translated once, not once a card."""
+class _Plural(dict):
+    """One of Django's ``timesince`` unit strings ("%(num)d day"/"%(num)d days") in one
+    language, put in the plural its number asks for when formatted, as Django's lazy
+    string does; each number is translated once (it is kept here), not once a card."""
 
     def __init__(self, singular: str, plural: str) -> None:
+        super().__init__()
         self.singular, self.plural = singular, plural
 
     def __mod__(self, values: dict[str, int]) -> str:
-        return _plural(get_language(), self.singular, self.plural, values["num"])
+        number = values["num"]
+        text = self.get(number)
+        if text is None:
+            text = self[number] = ngettext(self.singular, self.plural, number) % values
+        return text
 
 
-@functools.lru_cache(maxsize=1024)
-def _plural(language: str | None, singular: str, plural: str, number: int) -> str:
-    return ngettext(singular, plural, number) % {"num": number}
-
-
-# django.utils.timesince.TIME_STRINGS, the same messages (so the same translations).
-TIME_STRINGS = {
-    "year": _Plural("%(num)d year", "%(num)d years"),
-    "month": _Plural("%(num)d month", "%(num)d months"),
-    "week": _Plural("%(num)d week", "%(num)d weeks"),
-    "day": _Plural("%(num)d day", "%(num)d days"),
-    "hour": _Plural("%(num)d hour", "%(num)d hours"),
-    "minute": _Plural("%(num)d minute", "%(num)d minutes"),
-}
+@functools.cache
+def time_strings(language: str | None) -> dict[str, _Plural]:
+    """``django.utils.timesince.TIME_STRINGS`` for ``language`` (the active one): the same
+    messages, so the same translations, for ``timesince``/``timeuntil``'s
+    ``time_strings``."""
+    return {
+        "year": _Plural("%(num)d year", "%(num)d years"),
+        "month": _Plural("%(num)d month", "%(num)d months"),
+        "week": _Plural("%(num)d week", "%(num)d weeks"),
+        "day": _Plural("%(num)d day", "%(num)d days"),
+        "hour": _Plural("%(num)d hour", "%(num)d hours"),
+        "minute": _Plural("%(num)d minute", "%(num)d minutes"),
+    }
 
 
 def _ms_text(value: datetime | None) -> str:
@@ -317,11 +329,12 @@ def _ms_text(value: datetime | None) -> str:
 _STATUS_LABELS = dict(SessionStatus.choices)
 
 
-def _countdown(session: TrainingSession, now: datetime) -> str:
+def _countdown(session: TrainingSession, now: datetime, language: str | None) -> str:
+    units = time_strings(language)
     status = session.status
     if status == SessionStatus.LIVE:
         if session.started_at:
-            started = timesince(session.started_at, now, time_strings=TIME_STRINGS)
+            started = timesince(session.started_at, now, time_strings=units)
             return f"Live now · started {started} ago"
         return "Live now"
     if status == SessionStatus.ENDED:
@@ -329,7 +342,7 @@ def _countdown(session: TrainingSession, now: datetime) -> str:
     if status == SessionStatus.CANCELED:
         return "Canceled"
     if session.start_time > now:
-        return f"Starts in {timeuntil(session.start_time, now, time_strings=TIME_STRINGS)}"
+        return f"Starts in {timeuntil(session.start_time, now, time_strings=units)}"
     return "Waiting for the instructor to start"
 
 
@@ -342,8 +355,9 @@ def _seats(card: SessionCard) -> str:
     return f"{left} of {capacity} seats left"
 
 
-def _texts(card: SessionCard, now: datetime, urls: dict[str, tuple[str, str]]) -> CardTexts:
+def _texts(card: SessionCard, page: _Page) -> CardTexts:
     session, decision = card.session, card.decision
+    urls, language = page.urls, page.language
     start = session.start_time
     zones_differ = card.zones_differ
     pk = str(session.pk)
@@ -364,15 +378,19 @@ def _texts(card: SessionCard, now: datetime, urls: dict[str, tuple[str, str]]) -
         ),
         zones_differ=zones_differ,
         start_iso=start.astimezone(UTC).isoformat(),
-        event_time=format_local(start, card.event_zone, year=True),
-        viewer_time=format_local(start, card.viewer_zone, year=False) if zones_differ else "",
+        event_time=format_local(start, card.event_zone, year=True, language=language),
+        viewer_time=(
+            format_local(start, card.viewer_zone, year=False, language=language)
+            if zones_differ
+            else ""
+        ),
         starts_at_ms=_ms_text(start),
         ends_at_ms=_ms_text(session.end_time),
         opens_at_ms=_ms_text(decision.opens_at),
         can_join="true" if decision.can_join else "false",
         status_label=_STATUS_LABELS.get(session.status, session.status),
         seats=_seats(card),
-        countdown=_countdown(session, now),
+        countdown=_countdown(session, page.now, language),
         join_label=join_label,
         detail_url=url("session-detail"),
         join_url=url("session-join"),

@@ -20,6 +20,8 @@ def escape_as_django(value: Any) -> str:
     """What ``{{ value }}`` writes: the value escaped as Django's ``escape`` does it
     (``'`` becomes ``&#x27;``, where MarkupSafe, Jinja2's own, writes ``&#39;``), unless
     it is already safe HTML (it has ``__html__``: ``Markup``, Django's ``SafeString``)."""
+    if type(value) is str:  # most values, and never safe HTML (that is a subclass)
+        return html.escape(value)
     if hasattr(value, "__html__"):
         return value.__html__()
     return html.escape(str(value))

@@ -12,7 +12,7 @@ from django.template.defaultfilters import timesince_filter, timeuntil_filter
 from django.utils import dateformat, translation
 from django.utils.timesince import timesince, timeuntil
 
-from sessions_app.cards import TIME_STRINGS, format_local
+from sessions_app.cards import format_local, time_strings
 
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"]
 INSTANTS = [
@@ -48,9 +48,8 @@ SPANS = [
 def test_the_countdown_reads_as_the_timeuntil_and_timesince_filters_wrote_it(language):
     now = datetime(2026, 6, 1, 16, 0, tzinfo=UTC)
     with translation.override(language):
+        units = time_strings(translation.get_language())
         for span in SPANS:
             ahead, behind = now + span, now - span
-            assert timeuntil(ahead, now, time_strings=TIME_STRINGS) == timeuntil_filter(ahead, now)
-            assert timesince(behind, now, time_strings=TIME_STRINGS) == timesince_filter(
-                behind, now
-            )
+            assert timeuntil(ahead, now, time_strings=units) == timeuntil_filter(ahead, now)
+            assert timesince(behind, now, time_strings=units) == timesince_filter(behind, now)
