@@ -57,9 +57,8 @@ def event_detail(request: HttpRequest, event_id: uuid.UUID) -> HttpResponse:
     if event is None:
         raise Http404("Event not found.")
     sessions = (
-        card_sessions(request.user)
+        card_sessions(request.user, event=event)
         .not_archived()
-        .filter(event=event)
         .order_by("start_time", "title")[: PAGE_SESSIONS * 4]
     )
     cards = cards_for(sessions, request.user, now=now)

@@ -31,6 +31,7 @@ from django.utils.functional import cached_property
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import get_language, ngettext
 
+from events_app.models import Event
 from sessions_app.api.queries import annotate_sessions
 from sessions_app.models import SessionStatus, TrainingSession
 from sessions_app.services import JoinDecision, Reason, can_join
@@ -149,10 +150,21 @@ CARD_FIELDS = (
 )
 
 
-def card_sessions(user) -> QuerySet[TrainingSession]:
+def card_sessions(user, *, event: Event | None = None) -> QuerySet[TrainingSession]:
     """``visible_sessions`` with only the columns cards read (``CARD_FIELDS``), for pages
-    of many cards; reading another field of these rows would cost a query per row."""
-    return visible_sessions(user).only(*CARD_FIELDS)
+    of many cards; reading another field of these rows would cost a query per row.
+
+    With ``event``, only that event's sessions, each given ``event`` itself rather than
+    a copy of it read again with every row."""
+    if event is None:
+        return visible_sessions(user).only(*CARD_FIELDS)
+    # The related manager hands each row the event it was asked from.
+    sessions = annotate_sessions(event.training_sessions.visible_to(user), user)
+    return (
+        sessions.select_related(None)
+        .select_related("instructor")
+        .only("event", *(name for name in CARD_FIELDS if not name.startswith("event__")))
+    )
 
 
 def cards_for(

@@ -3,7 +3,9 @@ session card."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from django import template
 from django.template import engines
@@ -17,7 +19,7 @@ from wwmaa import roles
 register = template.Library()
 
 # A Jinja2 template, in sessions_app/jinja2/ (see wwmaa/jinja2.py).
-CARD_TEMPLATE = "sessions_app/session_card.html"
+CARDS_TEMPLATE = "sessions_app/session_cards.html"
 
 
 @register.filter
@@ -41,39 +43,45 @@ def is_site_staff(user) -> bool:
 
 
 @register.simple_tag(takes_context=True)
-def session_card(
+def session_cards(
     context: template.Context,
-    card: SessionCard,
+    cards: Iterable[SessionCard],
     *,
     heading: str = "h3",
     link_title: bool = False,
     show_event: bool = False,
 ) -> SafeString:
-    """``{% session_card card link_title=True %}``: one session's card, drawn by the Jinja2
-    template ``sessions_app/session_card.html`` (a page of fifty cards spends a fraction of
-    what the Django template engine took). ``heading`` is the title's element (a literal:
-    "h1", "h2" or "h3"); ``link_title`` links the title to the session's page;
-    ``show_event`` names the event."""
-    shared = context.render_context.get(CARD_TEMPLATE)
+    """``{% session_cards cards link_title=True %}``: the sessions' cards, one after the
+    other, drawn by the Jinja2 template ``sessions_app/session_cards.html`` (a page of
+    fifty cards takes a fraction of what the Django template engine took). ``heading`` is
+    the titles' element (a literal: "h1", "h2" or "h3"); ``link_title`` links each title
+    to the session's page; ``show_event`` names the event."""
+    shared = context.render_context.get(CARDS_TEMPLATE)
     if shared is None:
-        # What every card of the page shares, worked out for the first one: the page's
-        # address (the forms come back to it), its one CSRF token (the one every
-        # ``{% csrf_token %}`` of the page shows) and whether anyone is logged in.
-        shared = context.render_context[CARD_TEMPLATE] = (
-            engines["jinja2"].get_template(CARD_TEMPLATE),
+        # What every card of the page shares, worked out once: the page's address (the
+        # forms come back to it), its one CSRF token (the one every ``{% csrf_token %}``
+        # of the page shows) and whether anyone is logged in.
+        shared = context.render_context[CARDS_TEMPLATE] = (
+            engines["jinja2"].get_template(CARDS_TEMPLATE),
             {
                 "next": context["request"].get_full_path(),
                 "csrf_input": CsrfTokenNode().render(context),
                 "user_is_authenticated": context["user"].is_authenticated,
             },
         )
-    card_template, page = shared
+    cards_template, page = shared
     values = {
-        "card": card,
+        "cards": cards,
         "heading": heading,
         "link_title": link_title,
         "show_event": show_event,
         **page,
     }
-    # The template escapes every value it shows; what it returns is the card's HTML.
-    return mark_safe(card_template.render(values))  # noqa: S308
+    # The template escapes every value it shows; what it returns is the cards' HTML.
+    return mark_safe(cards_template.render(values))  # noqa: S308
+
+
+@register.simple_tag(takes_context=True)
+def session_card(context: template.Context, card: SessionCard, **options: Any) -> SafeString:
+    """``{% session_card card heading="h1" %}``: one session's card (``session_cards``)."""
+    return session_cards(context, [card], **options)

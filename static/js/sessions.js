@@ -1,5 +1,5 @@
 /*
- * Live session cards (sessions_app/jinja2/sessions_app/session_card.html).
+ * Live session cards (sessions_app/jinja2/sessions_app/session_cards.html).
  *
  * The page is right without this script, as of the moment it was served. The script keeps
  * it right afterwards:
