@@ -82,6 +82,31 @@ def holds_seat(session: TrainingSession, user) -> bool:
     return SessionAttendance.objects.filter(session_id=session.pk, user_id=user.pk).exists()
 
 
+def _seat_counts_sql(connection, session: str, instructor: str) -> str:
+    """Two columns, ``seats_taken`` (as ``seats_taken`` counts them) and ``caller_seats``
+    (the caller's own attendance rows), for the session whose pk is the SQL ``session``
+    and whose instructor is ``instructor``. The caller's id is a parameter (``%s``) after
+    those of ``session`` and ``instructor``, if they are parameters too.
+
+    Only quoted names from the model's meta are formatted in; every value is a parameter.
+    """
+    quote = connection.ops.quote_name
+    opts = SessionAttendance._meta
+    seats = quote(opts.db_table)
+    seat_session = f"{seats}.{quote(opts.get_field('session').column)}"
+    seat_user = f"{seats}.{quote(opts.get_field('user').column)}"
+    return (
+        f"(SELECT COUNT(*) FROM {seats} WHERE {seat_session} = {session} "  # noqa: S608
+        f"AND {seat_user} <> {instructor}) AS seats_taken, "
+        f"(SELECT COUNT(*) FROM {seats} WHERE {seat_session} = {session} "
+        f"AND {seat_user} = %s) AS caller_seats"
+    )
+
+
+def _caller_id(user):
+    return user.pk if user is not None and user.is_authenticated else None
+
+
 def seats_now(session: TrainingSession, user) -> tuple[int, bool]:
     """``seats_taken`` and ``holds_seat`` in one statement: (seats taken, user holds one).
 
@@ -90,20 +115,10 @@ def seats_now(session: TrainingSession, user) -> tuple[int, bool]:
     than the database takes to answer it.
     """
     connection = connections[SessionAttendance.objects.db]
-    quote = connection.ops.quote_name
-    opts = SessionAttendance._meta
-    session_column = quote(opts.get_field("session").column)
-    user_column = quote(opts.get_field("user").column)
-    # Only quoted names from the model's meta are formatted in; every value is a parameter.
-    sql = (
-        f"SELECT COUNT(CASE WHEN {user_column} <> %s THEN 1 END), "  # noqa: S608
-        f"COUNT(CASE WHEN {user_column} = %s THEN 1 END) "
-        f"FROM {quote(opts.db_table)} WHERE {session_column} = %s"
-    )
-    user_id = user.pk if user is not None and user.is_authenticated else None
-    session_id = opts.get_field("session").get_db_prep_value(session.pk, connection)
+    sql = f"SELECT {_seat_counts_sql(connection, '%s', '%s')}"
+    session_id = TrainingSession._meta.pk.get_db_prep_value(session.pk, connection)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [session.instructor_id, user_id, session_id])
+        cursor.execute(sql, [session_id, session.instructor_id, session_id, _caller_id(user)])
         taken, mine = cursor.fetchone()
     return taken, mine > 0
 
@@ -117,24 +132,17 @@ def session_with_seats(session_id, user) -> TrainingSession | None:
     """
     connection = connections[TrainingSession.objects.db]
     quote = connection.ops.quote_name
-    opts, seat = TrainingSession._meta, SessionAttendance._meta
-    session_pk = f"{quote(opts.db_table)}.{quote(opts.pk.column)}"
-    instructor = f"{quote(opts.db_table)}.{quote(opts.get_field('instructor').column)}"
-    seats = quote(seat.db_table)
-    seat_session = f"{seats}.{quote(seat.get_field('session').column)}"
-    seat_user = f"{seats}.{quote(seat.get_field('user').column)}"
+    opts = TrainingSession._meta
+    table = quote(opts.db_table)
+    pk_column = f"{table}.{quote(opts.pk.column)}"
+    instructor = f"{table}.{quote(opts.get_field('instructor').column)}"
     # Only quoted names from the models' meta are formatted in; every value is a parameter.
     sql = (
-        f"SELECT {quote(opts.db_table)}.*, "  # noqa: S608
-        f"(SELECT COUNT(*) FROM {seats} WHERE {seat_session} = {session_pk} "
-        f"AND {seat_user} <> {instructor}) AS seats_taken, "
-        f"(SELECT COUNT(*) FROM {seats} WHERE {seat_session} = {session_pk} "
-        f"AND {seat_user} = %s) AS caller_seats "
-        f"FROM {quote(opts.db_table)} WHERE {session_pk} = %s"
+        f"SELECT {table}.*, {_seat_counts_sql(connection, pk_column, instructor)} "  # noqa: S608
+        f"FROM {table} WHERE {pk_column} = %s"
     )
-    user_id = user.pk if user is not None and user.is_authenticated else None
     pk = opts.pk.get_db_prep_value(opts.pk.to_python(session_id), connection)
-    session = next(iter(TrainingSession.objects.raw(sql, [user_id, pk])), None)
+    session = next(iter(TrainingSession.objects.raw(sql, [_caller_id(user), pk])), None)
     if session is not None:
         session.caller_holds_seat = session.caller_seats > 0
     return session

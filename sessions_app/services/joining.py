@@ -142,14 +142,10 @@ def join_session(user, session_id, *, now: datetime | None = None) -> JoinResult
 
 
 def _decide(session: TrainingSession, user, now: datetime) -> JoinDecision:
-    """``can_join`` with the seats read with the session, or else in one statement."""
-    if session.capacity is None or user is None or not user.is_authenticated:
-        return can_join(session, user, now=now)
-    if hasattr(session, "seats_taken"):
-        taken, holds = session.seats_taken, session.caller_holds_seat
-    else:
-        taken, holds = seats_now(session, user)
-    return can_join(session, user, now=now, taken=taken, user_holds_seat=holds)
+    """``can_join`` on the seats read with the session (``session_with_seats``)."""
+    return can_join(
+        session, user, now=now, taken=session.seats_taken, user_holds_seat=session.caller_holds_seat
+    )
 
 
 def room_credentials(user, session_id, *, now: datetime | None = None) -> JoinCredentials:
