@@ -278,11 +278,7 @@ class SessionSerializer(UTCModelSerializer):
 
     @extend_schema_field(CanJoinSerializer)
     def get_can_join(self, session: TrainingSession) -> dict[str, Any]:
-        # One serializer for every row of a list: each new one deep-copies its fields,
-        # which cost more than all the rest of a row.
-        if not hasattr(self, "_can_join_serializer"):
-            self._can_join_serializer = CanJoinSerializer()
-        return self._can_join_serializer.to_representation(self._decision(session))
+        return can_join_data(self._decision(session))
 
     def get_registered(self, session: TrainingSession) -> bool:
         return bool(getattr(session, "caller_registered", False))
@@ -338,9 +334,10 @@ class JoinResultSerializer(serializers.Serializer):
     )
 
 
-# One instance of each for the process, for the join's answers: a new serializer
-# deep-copies (and a model serializer first builds) its fields, which costs ten times
-# the answer itself. They keep no state between calls: no context, nothing validated.
+# One instance of each for the process, for every session's ``can_join`` and the join's
+# answers: a new serializer deep-copies (and a model serializer first builds) its fields,
+# which costs ten times the answer itself. They keep no state between calls: no context,
+# nothing validated.
 _CAN_JOIN = CanJoinSerializer()
 _JOIN_RESULT = JoinResultSerializer()
 

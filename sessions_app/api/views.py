@@ -44,6 +44,7 @@ from sessions_app.api.serializers import (
     SessionInputSerializer,
     SessionSerializer,
     ValidationErrorSerializer,
+    can_join_data,
     decide,
     join_result_data,
 )
@@ -364,7 +365,7 @@ class TrainingSessionViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get"], url_path="can-join", permission_classes=OPEN)
     def can_join(self, request: Request, id: str) -> Response:
         session = self.get_object()
-        return Response(CanJoinSerializer(decide(session, request.user)).data)
+        return Response(can_join_data(decide(session, request.user)))
 
     @extend_schema(
         summary="Join",
