@@ -8,3 +8,5 @@ application = get_wsgi_application()
 # The JWT backend (PyJWT and cryptography) is otherwise imported by a worker's first
 # authenticated request, which then waits a tenth of a second or more.
 import rest_framework_simplejwt.state  # noqa: E402,F401
+
+import wwmaa.authentication  # noqa: E402,F401

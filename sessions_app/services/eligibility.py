@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from sessions_app.models import RoomStatus, SessionAttendance, SessionStatus, TrainingSession
 from wwmaa import roles
+from wwmaa.rows import model_rows
 
 
 class Reason:
@@ -127,24 +128,30 @@ def session_with_seats(session_id, user) -> TrainingSession | None:
     """The session with its ``seats_taken`` and ``caller_holds_seat`` (for ``user``), or None.
 
     What a join decides on before taking the row lock, in one round trip, written out
-    like ``seats_now``: about a third cheaper than the ORM's read followed by
-    ``seats_now``. Visibility is the caller's to check (``may_see``).
+    like ``seats_now`` and read into the model with ``wwmaa.rows``: about a third cheaper
+    than the ORM's read followed by ``seats_now``, and half as much again as ``raw()``.
+    Visibility is the caller's to check (``may_see``).
     """
-    connection = connections[TrainingSession.objects.db]
+    rows = model_rows(TrainingSession, TrainingSession.objects.db)
+    connection = rows.connection
     quote = connection.ops.quote_name
     opts = TrainingSession._meta
-    table = quote(opts.db_table)
-    pk_column = f"{table}.{quote(opts.pk.column)}"
-    instructor = f"{table}.{quote(opts.get_field('instructor').column)}"
+    pk_column = f"{rows.table}.{quote(opts.pk.column)}"
+    instructor = f"{rows.table}.{quote(opts.get_field('instructor').column)}"
     # Only quoted names from the models' meta are formatted in; every value is a parameter.
     sql = (
-        f"SELECT {table}.*, {_seat_counts_sql(connection, pk_column, instructor)} "  # noqa: S608
-        f"FROM {table} WHERE {pk_column} = %s"
+        f"SELECT {rows.columns}, {_seat_counts_sql(connection, pk_column, instructor)} "  # noqa: S608
+        f"FROM {rows.table} WHERE {pk_column} = %s"
     )
     pk = opts.pk.get_db_prep_value(opts.pk.to_python(session_id), connection)
-    session = next(iter(TrainingSession.objects.raw(sql, [_caller_id(user), pk])), None)
-    if session is not None:
-        session.caller_holds_seat = session.caller_seats > 0
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_caller_id(user), pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    session = rows.instance(row)
+    session.seats_taken, caller_seats = row[-2:]
+    session.caller_holds_seat = caller_seats > 0
     return session
 
 

@@ -6,11 +6,14 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 from django.utils.crypto import get_random_string
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from tests.api.conftest import SESSIONS, client_for
+from wwmaa.authentication import account_by_id
+from wwmaa.models import User
 
 TOKEN = "/api/auth/token"
 REFRESH = "/api/auth/token/refresh"
@@ -146,3 +149,56 @@ class TestBrowserSession:
         )
 
         assert response.status_code == 201
+
+
+def test_a_token_of_an_account_deleted_since_is_refused(frozen, member):
+    client = client_for(member)
+    member.delete()
+
+    response = client.get(EVENTS)
+
+    assert (response.status_code, response.json()["code"]) == (401, "user_not_found")
+
+
+def test_a_token_naming_no_account_is_refused(frozen, member):
+    token = AccessToken.for_user(member)
+    del token["user_id"]
+
+    response = bearer(str(token)).get(EVENTS)
+
+    assert (response.status_code, response.json()["code"]) == (401, "token_not_valid")
+
+
+def test_a_token_naming_an_id_that_is_no_number_is_refused(frozen, member):
+    token = AccessToken.for_user(member)
+    token["user_id"] = "not-a-number"
+
+    response = bearer(str(token)).get(EVENTS)
+
+    assert (response.status_code, response.json()["code"]) == (401, "user_not_found")
+
+
+def test_the_token_s_account_is_read_whole_as_the_orm_reads_it(frozen, member):
+    member.last_login = timezone.now() - timedelta(days=3)
+    member.timezone = "Asia/Tokyo"
+    member.save()
+
+    read = account_by_id(str(member.pk))
+    expected = User.objects.get(pk=member.pk)
+
+    assert type(read) is User
+    assert read._state.adding is False and read._state.db == "default"
+    for field in User._meta.concrete_fields:
+        assert getattr(read, field.attname) == getattr(expected, field.attname), field.name
+    assert read.last_login.tzinfo is not None
+    assert account_by_id(member.pk + 1000) is None
+
+
+def test_the_schema_still_names_the_bearer_scheme(anon):
+    schema = anon.get("/api/schema", HTTP_ACCEPT="application/json").json()
+
+    assert schema["components"]["securitySchemes"]["jwtAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
