@@ -26,18 +26,12 @@ from wwmaa.rows import model_rows
 def account_by_id(value):
     """The account whose ``USER_ID_FIELD`` is ``value``, or None (also for a malformed value)."""
     model = get_user_model()
-    rows = model_rows(model, router.db_for_read(model))
-    field = model._meta.get_field(api_settings.USER_ID_FIELD)
     try:
-        parameter = rows.sql_value(field.name, value)
+        return model_rows(model, router.db_for_read(model)).get(
+            value, field=api_settings.USER_ID_FIELD
+        )
     except (ValidationError, TypeError, ValueError):
         return None
-    column = rows.connection.ops.quote_name(field.column)
-    sql = f"SELECT {rows.columns} FROM {rows.table} WHERE {rows.table}.{column} = %s"  # noqa: S608
-    with rows.connection.cursor() as cursor:
-        cursor.execute(sql, [parameter])
-        row = cursor.fetchone()
-    return None if row is None else rows.instance(row)
 
 
 class JWTAuthentication(authentication.JWTAuthentication):

@@ -51,6 +51,22 @@ class ModelRows(Generic[M]):
             values[index] = value
         return self.model.from_db(self.using, self.attnames, values)
 
+    def get(self, value, *, field: str = "pk", for_update: bool = False) -> M | None:
+        """The row whose ``field`` equals ``value``, or None; ``for_update`` locks it (on
+        databases that lock rows) until the transaction ends, as ``select_for_update``.
+
+        A ``value`` the field cannot take raises ``ValidationError``, as the ORM does.
+        """
+        model_field = self.model._meta.pk if field == "pk" else self.model._meta.get_field(field)
+        column = f"{self.table}.{self.connection.ops.quote_name(model_field.column)}"
+        sql = f"SELECT {self.columns} FROM {self.table} WHERE {column} = %s"  # noqa: S608
+        if for_update and self.connection.features.has_select_for_update:
+            sql += " FOR UPDATE"
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, [self.sql_value(model_field.name, value)])
+            row = cursor.fetchone()
+        return None if row is None else self.instance(row)
+
     def sql_value(self, field_name: str, value):
         """``value`` of ``field_name`` as the database takes it as a parameter."""
         field = self.model._meta.get_field(field_name)

@@ -265,6 +265,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "sessions_app.api.negotiation.ContentNegotiation",
     "DEFAULT_PARSER_CLASSES": [
         "sessions_app.api.parsers.JSONParser",
         "rest_framework.parsers.FormParser",

@@ -32,6 +32,7 @@ from sessions_app.services.eligibility import (
 )
 from sessions_app.services.errors import Conflict, LoginRequired, RoomNotReady, SessionError
 from wwmaa import roles
+from wwmaa.rows import model_rows
 
 
 class JoinRefused(SessionError):
@@ -108,7 +109,11 @@ def join_session(user, session_id, *, now: datetime | None = None) -> JoinResult
             raise _room_not_ready(decision) from None
 
     with transaction.atomic():
-        session = TrainingSession.objects.select_for_update().get(pk=session.pk)
+        session = model_rows(TrainingSession, TrainingSession.objects.db).get(
+            session.pk, for_update=True
+        )
+        if session is None:  # deleted since it was read
+            raise TrainingSession.DoesNotExist("No such session.")
         # A statement of its own after the lock was granted, so it sees every seat taken
         # by the joins that held the lock before this one.
         taken, holds = seats_now(session, user)
