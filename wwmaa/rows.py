@@ -70,7 +70,11 @@ class ModelRows(Generic[M]):
     def sql_value(self, field_name: str, value):
         """``value`` of ``field_name`` as the database takes it as a parameter."""
         field = self.model._meta.get_field(field_name)
-        return field.get_db_prep_value(field.to_python(value), self.connection)
+        value = field.to_python(value)
+        # Out of the column's range is a ValidationError here, as the ORM finds no row for
+        # it, rather than the database's error.
+        field.run_validators(value)
+        return field.get_db_prep_value(value, self.connection)
 
 
 def model_rows(model: type[M], using: str) -> ModelRows[M]:

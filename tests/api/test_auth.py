@@ -169,9 +169,10 @@ def test_a_token_naming_no_account_is_refused(frozen, member):
     assert (response.status_code, response.json()["code"]) == (401, "token_not_valid")
 
 
-def test_a_token_naming_an_id_that_is_no_number_is_refused(frozen, member):
+@pytest.mark.parametrize("user_id", ["not-a-number", str(2**70), -(2**70)])
+def test_a_token_naming_an_id_no_account_can_have_is_refused(frozen, member, user_id):
     token = AccessToken.for_user(member)
-    token["user_id"] = "not-a-number"
+    token["user_id"] = user_id
 
     response = bearer(str(token)).get(EVENTS)
 
