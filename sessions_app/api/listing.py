@@ -4,10 +4,15 @@
 answer); a page of a hundred sessions through it cost more than everything else in the
 request: a model instance per row, its instructor and event, some fifteen timestamps
 parsed per row where eight are shown, and DRF's field-by-field walk. The lists read only
-the columns the answer shows (``COLUMNS``, one query with the per-row counts of
+the columns the answer shows (``COLUMNS``, one query with the same per-row counts as
 ``sessions_app.api.queries``) and write each row here, in the serializer's field order
 and formats. ``tests/api/test_session_list_rows.py`` holds the two to the same JSON, row
 by row, for every status, null field, role and ``can_join`` answer.
+
+The computed columns (timestamps as text, the per-row counts) are written out as SQL
+once per database vendor rather than built as ORM expressions per request: resolving and
+compiling three subqueries and eight functions for every request cost more than the
+database took to run the query.
 
 ``can_join`` is still the service's (``sessions_app.services.can_join``), asked once per
 row with the values read.
@@ -15,46 +20,29 @@ row with the values read.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import NotSupportedError
-from django.db.models import Func, QuerySet, TextField
+from django.db import NotSupportedError, connections
+from django.db.models import BooleanField, IntegerField, QuerySet, TextField
+from django.db.models.expressions import RawSQL
 
-from sessions_app.api.queries import annotate_sessions
-from sessions_app.models import TrainingSession
+from sessions_app.models import SessionAttendance, SessionRegistration, TrainingSession
 from sessions_app.services import can_join
+from sessions_app.services.eligibility import Caller
 from wwmaa.models import display_name_of
 
-
-class UTCText(Func):
-    """A timestamp column as ISO 8601 text in UTC, without an offset.
-
-    Read this way, PostgreSQL's timestamps skip the ``timestamptz`` loader Django installs
-    for psycopg 3, which parses in pure Python (Django ticket #36960): on a page of a
-    hundred sessions it cost more than the query itself. SQLite stores this text already.
-    """
-
-    arity = 1
-    output_field = TextField()
-
-    def as_postgresql(self, compiler, connection, **extra_context):
-        return super().as_sql(
-            compiler,
-            connection,
-            template="to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')",
-            **extra_context,
-        )
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        return super().as_sql(
-            compiler, connection, template="CAST(%(expressions)s AS text)", **extra_context
-        )
-
-    def as_sql(self, compiler, connection, **extra_context):
-        raise NotSupportedError(f"UTCText is not implemented for {connection.vendor}.")
-
+# A timestamp column as ISO 8601 text in UTC, without an offset. Read this way,
+# PostgreSQL's timestamps skip the ``timestamptz`` loader Django installs for psycopg 3,
+# which parses in pure Python (Django ticket #36960): on a page of a hundred sessions it
+# cost more than the query itself. SQLite stores this text already (Django writes
+# ``YYYY-MM-DD HH:MM:SS[.ffffff]`` in UTC).
+UTC_TEXT = {
+    "postgresql": "to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')",
+    "sqlite": "CAST({column} AS text)",
+}
 
 TIMESTAMPS = frozenset(
     {
@@ -128,21 +116,38 @@ class SessionRow:
 
 
 def iso_text(text: str | None) -> str | None:
-    """A ``UTCText`` value as ``UTCDateTimeField`` writes the instant: ISO 8601, ``Z``."""
+    """A timestamp read as ``UTC_TEXT`` as ``UTCDateTimeField`` writes the instant.
+
+    ISO 8601 with ``Z``, microseconds only when there are some (as ``isoformat`` does).
+    Both databases' text is already that, but for the separator, PostgreSQL's always
+    written microseconds and the missing ``Z``: rewritten as text, without parsing.
+    """
     if text is None:
         return None
+    if len(text) == 26:  # YYYY-MM-DD?HH:MM:SS.ffffff
+        if text.endswith(".000000"):  # PostgreSQL's to_char writes them always
+            text = text[:19]
+    elif len(text) != 19:  # not the text of either database: say the instant in UTC
+        return utc_iso(_parsed(text))
+    return f"{text[:10]}T{text[11:]}Z"
+
+
+def _parsed(text: str) -> datetime:
+    """A timestamp read as text, as an aware instant (the text is UTC without an offset)."""
+    if len(text) in (19, 26):
+        # Parsed with its offset: a third of the cost of parsing, then replace(tzinfo=).
+        return datetime.fromisoformat(text + "+00:00")
     value = datetime.fromisoformat(text)
-    if value.tzinfo is not None:  # never from UTCText; still, say the same instant in UTC
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.isoformat() + "Z"
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def utc_iso(value: datetime | None) -> str | None:
     """An aware instant as ``UTCDateTimeField`` writes it: ISO 8601 in UTC, ``Z``."""
     if value is None:
         return None
-    text = value.astimezone(UTC).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat()[:-6] + "Z"  # without its "+00:00"
 
 
 def _all_text(values: list | None) -> bool:
@@ -154,102 +159,186 @@ def _as_text(values: list | None) -> list | None:
     return None if values is None else [None if v is None else str(v) for v in values]
 
 
+_TEXT, _INTEGER, _BOOLEAN = TextField(), IntegerField(), BooleanField()
+
+
+@functools.cache
+def _computed_sql(alias: str) -> dict[str, str]:
+    """The SQL of each column computed in the database ``alias``, by name.
+
+    The per-row counts are those of ``sessions_app.api.queries.annotate_sessions``:
+    attendance rows of people other than the instructor, and the caller's own attendance
+    and registration (the caller's id is their one parameter; ``NULL`` for a visitor
+    matches no row). The session's table is named by its own name, its alias in the
+    list's query. Only quoted names from the models' meta are formatted in.
+    """
+    connection = connections[alias]
+    if connection.vendor not in UTC_TEXT:
+        raise NotSupportedError(f"The session lists are not written for {connection.vendor}.")
+    quote = connection.ops.quote_name
+
+    def column(model, name: str) -> str:
+        opts = model._meta
+        return f"{quote(opts.db_table)}.{quote(opts.get_field(name).column)}"
+
+    def rows_of_session(model, user_condition: str) -> str:
+        return (
+            f"FROM {quote(model._meta.db_table)} "
+            f"WHERE {column(model, 'session')} = {column(TrainingSession, 'id')} "
+            f"AND {column(model, 'user')} {user_condition}"
+        )
+
+    instructor = column(TrainingSession, "instructor")
+    sql = {
+        name: UTC_TEXT[connection.vendor].format(column=column(TrainingSession, name))
+        for name in TIMESTAMPS
+    }
+    sql["seats_taken"] = f"SELECT COUNT(*) {rows_of_session(SessionAttendance, '<> ' + instructor)}"
+    sql["caller_holds_seat"] = f"EXISTS (SELECT 1 {rows_of_session(SessionAttendance, '= %s')})"
+    sql["caller_registered"] = f"EXISTS (SELECT 1 {rows_of_session(SessionRegistration, '= %s')})"
+    return sql
+
+
+def _computed(alias: str, name: str, params: tuple, output_field) -> RawSQL:
+    # The SQL is _computed_sql's: quoted names from the models' meta, values as parameters.
+    return RawSQL(_computed_sql(alias)[name], params, output_field=output_field)  # noqa: S611
+
+
+@functools.cache
+def _timestamp_columns(alias: str) -> dict[str, RawSQL]:
+    # Without parameters, so shared by every request (each query resolves its own copy).
+    return {name: _computed(alias, name, (), _TEXT) for name in TIMESTAMPS}
+
+
 def session_values(queryset: QuerySet[TrainingSession], user) -> QuerySet:
     """The rows ``represent`` writes: ``queryset`` with the per-row counts, read as values."""
-    return annotate_sessions(queryset, user).values_list(
-        *(UTCText(name) if name in TIMESTAMPS else name for name in COLUMNS)
-    )
+    alias = queryset.db
+    caller = (user.pk if user is not None and user.is_authenticated else None,)
+    computed = {
+        **_timestamp_columns(alias),
+        "seats_taken": _computed(alias, "seats_taken", (), _INTEGER),
+        "caller_holds_seat": _computed(alias, "caller_holds_seat", caller, _BOOLEAN),
+        "caller_registered": _computed(alias, "caller_registered", caller, _BOOLEAN),
+    }
+    return queryset.values_list(*(computed.get(name, name) for name in COLUMNS))
 
 
 def represent(rows: Iterable[tuple], user, now: datetime) -> list[dict[str, Any]]:
     """The JSON of ``SessionSerializer`` for rows of ``session_values``, seen by ``user``."""
-    return [_represent(row, user, now) for row in rows]
+    writer = _RowWriter(user, now)
+    return [writer.row(row) for row in rows]
 
 
-def _represent(row: tuple, user, now: datetime) -> dict[str, Any]:
-    (
-        pk,
-        title,
-        description,
-        event_id,
-        event_title,
-        instructor_id,
-        first_name,
-        last_name,
-        username,
-        start_time,
-        duration_minutes,
-        end_time,
-        capacity,
-        status,
-        started_at,
-        ended_at,
-        canceled_at,
-        end_reason,
-        room_status,
-        recording_enabled,
-        recording_status,
-        chat_enabled,
-        is_public,
-        members_only,
-        tags,
-        archived_at,
-        created_at,
-        updated_at,
-        seats_taken,
-        caller_holds_seat,
-        caller_registered,
-    ) = row
-    # Never null: parsed once, for can_join and for the answer.
-    start, end = datetime.fromisoformat(start_time), datetime.fromisoformat(end_time)
-    session = SessionRow()
-    session.pk = pk
-    session.instructor_id = instructor_id
-    session.start_time = start.replace(tzinfo=UTC)
-    session.end_time = end.replace(tzinfo=UTC)
-    session.capacity = capacity
-    session.status = status
-    session.room_status = room_status
-    session.is_public = is_public
-    session.members_only = members_only
-    decision = can_join(
-        session, user, now=now, taken=seats_taken, user_holds_seat=caller_holds_seat
-    )
-    return {
-        "id": str(pk),
-        "title": title,
-        "description": description,
-        "event": None if event_id is None else {"id": str(event_id), "title": event_title},
-        "instructor": {
-            "id": instructor_id,
-            "name": display_name_of(first_name, last_name, username),
-        },
-        "start_time": utc_iso(session.start_time),
-        "duration_minutes": duration_minutes,
-        "end_time": utc_iso(session.end_time),
-        "capacity": capacity,
-        "seats_left": None if capacity is None else max(capacity - seats_taken, 0),
-        "status": status,
-        "started_at": iso_text(started_at),
-        "ended_at": iso_text(ended_at),
-        "canceled_at": iso_text(canceled_at),
-        "end_reason": end_reason,
-        "room_status": room_status,
-        "recording_enabled": recording_enabled,
-        "recording_status": recording_status,
-        "chat_enabled": chat_enabled,
-        "is_public": is_public,
-        "members_only": members_only,
-        "tags": tags if _all_text(tags) else _as_text(tags),
-        "archived_at": iso_text(archived_at),
-        "created_at": iso_text(created_at),
-        "updated_at": iso_text(updated_at),
-        "can_join": {
-            "can_join": decision.can_join,
-            "reason": decision.reason,
-            "message": decision.message,
-            "opens_at": utc_iso(decision.opens_at),
-            "seats_left": decision.seats_left,
-        },
-        "registered": bool(caller_registered),
-    }
+class _RowWriter:
+    """Writes the rows of one list: one caller, one instant.
+
+    A page holds a few instructors and events many times over; each is written once and
+    the same dict shared by its rows (the JSON is the same, with fewer objects to build
+    and for the garbage collector to walk).
+    """
+
+    __slots__ = ("caller", "events", "now", "people", "user")
+
+    def __init__(self, user, now: datetime) -> None:
+        self.user = user
+        self.caller = Caller.of(user)  # the caller's role, worked out once for the list
+        self.now = now
+        self.people: dict[int, dict[str, Any]] = {}
+        self.events: dict[Any, dict[str, Any]] = {}
+
+    def row(self, row: tuple) -> dict[str, Any]:
+        (
+            pk,
+            title,
+            description,
+            event_id,
+            event_title,
+            instructor_id,
+            first_name,
+            last_name,
+            username,
+            start_time,
+            duration_minutes,
+            end_time,
+            capacity,
+            status,
+            started_at,
+            ended_at,
+            canceled_at,
+            end_reason,
+            room_status,
+            recording_enabled,
+            recording_status,
+            chat_enabled,
+            is_public,
+            members_only,
+            tags,
+            archived_at,
+            created_at,
+            updated_at,
+            seats_taken,
+            caller_holds_seat,
+            caller_registered,
+        ) = row
+        session = SessionRow()
+        session.pk = pk
+        session.instructor_id = instructor_id
+        session.start_time = _parsed(start_time)  # never null
+        session.end_time = _parsed(end_time)
+        session.capacity = capacity
+        session.status = status
+        session.room_status = room_status
+        session.is_public = is_public
+        session.members_only = members_only
+        decision = can_join(
+            session,
+            self.user,
+            now=self.now,
+            taken=seats_taken,
+            user_holds_seat=caller_holds_seat,
+            caller=self.caller,
+        )
+        if event_id is None:
+            event = None
+        elif (event := self.events.get(event_id)) is None:
+            event = self.events[event_id] = {"id": str(event_id), "title": event_title}
+        if (instructor := self.people.get(instructor_id)) is None:
+            instructor = self.people[instructor_id] = {
+                "id": instructor_id,
+                "name": display_name_of(first_name, last_name, username),
+            }
+        return {
+            "id": str(pk),
+            "title": title,
+            "description": description,
+            "event": event,
+            "instructor": instructor,
+            "start_time": iso_text(start_time),
+            "duration_minutes": duration_minutes,
+            "end_time": iso_text(end_time),
+            "capacity": capacity,
+            "seats_left": None if capacity is None else max(capacity - seats_taken, 0),
+            "status": status,
+            "started_at": iso_text(started_at),
+            "ended_at": iso_text(ended_at),
+            "canceled_at": iso_text(canceled_at),
+            "end_reason": end_reason,
+            "room_status": room_status,
+            "recording_enabled": recording_enabled,
+            "recording_status": recording_status,
+            "chat_enabled": chat_enabled,
+            "is_public": is_public,
+            "members_only": members_only,
+            "tags": tags if _all_text(tags) else _as_text(tags),
+            "archived_at": iso_text(archived_at),
+            "created_at": iso_text(created_at),
+            "updated_at": iso_text(updated_at),
+            "can_join": {
+                "can_join": decision.can_join,
+                "reason": decision.reason,
+                "message": decision.message,
+                "opens_at": utc_iso(decision.opens_at),
+                "seats_left": decision.seats_left,
+            },
+            "registered": bool(caller_registered),
+        }
