@@ -37,7 +37,6 @@ def _whole_number(request, name: str, default: int, low: int, high: int | None) 
 class LimitOffsetPagination(pagination.LimitOffsetPagination):
     default_limit = DEFAULT_LIMIT
     max_limit = MAX_LIMIT
-    counted = None
 
     def get_limit(self, request) -> int:
         return min(
@@ -47,19 +46,28 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
     def get_offset(self, request) -> int:
         return _whole_number(request, self.offset_query_param, 0, 0, MAX_OFFSET)
 
-    def paginate_queryset(self, queryset, request, view=None, counted=None):
-        """A page of ``queryset``; ``counted``, when given, is counted instead.
+    def paginate_queryset(self, queryset, request, view=None, counted=None) -> list:
+        """A page of ``queryset``, and ``count``, the number of rows in all pages.
 
-        ``counted`` holds the same rows without what only shapes each of them (per-row
-        counts, joined columns), which makes the count cheaper to build and to run.
+        The page is read with one row more than it shows: without that row, the page is
+        the last one, and the rows are counted without asking the database again (a list
+        that fits in one page, most often). A page followed by more rows, or one past the
+        end, is counted with a query, on ``counted`` when given: the same rows without
+        what only shapes each of them (per-row counts, joined columns), which makes the
+        count cheaper to build and to run.
         """
-        # Checked before the count, so that a bad offset costs no query.
-        self.get_offset(request)
-        self.counted = counted
-        return super().paginate_queryset(queryset, request, view)
-
-    def get_count(self, queryset) -> int:
-        return super().get_count(queryset if self.counted is None else self.counted)
+        self.request = request
+        self.limit = self.get_limit(request)
+        # Checked before any query, so that a bad offset costs none.
+        self.offset = self.get_offset(request)
+        rows = list(queryset[self.offset : self.offset + self.limit + 1])
+        if len(rows) <= self.limit and (rows or self.offset == 0):
+            self.count = self.offset + len(rows)
+        else:
+            self.count = self.get_count(queryset if counted is None else counted)
+        if self.count > self.limit and self.template is not None:
+            self.display_page_controls = True
+        return rows[: self.limit]
 
     def get_schema_operation_parameters(self, view) -> list[dict[str, Any]]:
         return [

@@ -102,6 +102,52 @@ class TestPagination:
         assert page["count"] == 5
         assert page["results"] == []
 
+    def test_an_offset_at_the_end_gives_an_empty_page(self, frozen, member, five):
+        page = client_for(member).get(SESSIONS, {"limit": 2, "offset": 5}).json()
+
+        assert page["count"] == 5
+        assert page["results"] == []
+        assert page["next"] is None
+        assert page["previous"] == f"http://testserver{SESSIONS}?limit=2&offset=3"
+
+    @pytest.mark.parametrize(
+        ("limit", "offset", "shown", "queries"),
+        [
+            (5, 0, 5, 2),  # the whole list on one full page: no count query
+            (10, 0, 5, 2),
+            (2, 4, 1, 2),  # the last page
+            (3, 2, 3, 2),  # a full last page
+            (4, 0, 4, 3),  # one row more follows: counted by the database
+            (2, 2, 2, 3),
+            (2, 50, 0, 3),  # past the end: counted by the database
+        ],
+    )
+    def test_the_last_page_counts_its_rows_without_a_count_query(
+        self, frozen, member, five, django_assert_num_queries, limit, offset, shown, queries
+    ):
+        client = client_for(member)
+
+        # The user (JWT), the page, and the count unless the page is the last one.
+        with django_assert_num_queries(queries):
+            page = client.get(SESSIONS, {"limit": limit, "offset": offset}).json()
+
+        assert page["count"] == 5
+        assert [row["title"] for row in page["results"]] == [
+            f"Class {i}" for i in range(offset, min(offset + limit, 5))
+        ]
+        assert len(page["results"]) == shown
+        assert (page["next"] is None) == (offset + limit >= 5)
+
+    def test_an_empty_list_is_counted_without_a_count_query(
+        self, frozen, member, django_assert_num_queries
+    ):
+        client = client_for(member)
+
+        with django_assert_num_queries(2):
+            page = client.get(SESSIONS).json()
+
+        assert page == {"count": 0, "next": None, "previous": None, "results": []}
+
     def test_the_default_page_holds_twenty(self, frozen, member, make_session):
         for i in range(21):
             make_session(title=f"S{i:02}", start_time=NOW + (i + 1) * HOUR)
