@@ -8,14 +8,15 @@ none, each ``can_join`` reason, and the windows that differ between a member and
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from rest_framework.renderers import JSONRenderer
 
 from sessions_app.api import listing
 from sessions_app.api.queries import sessions_for
-from sessions_app.api.serializers import SessionSerializer
+from sessions_app.api.serializers import SessionSerializer, UTCDateTimeField
 from sessions_app.models import (
     EndReason,
     RoomStatus,
@@ -194,3 +195,38 @@ def test_the_columns_read_are_the_serializers_fields(db):
     fields = set(SessionSerializer.Meta.fields) - {"seats_left", "can_join", "registered"}
 
     assert shown - per_row == fields
+
+
+INSTANTS = [
+    datetime(2026, 3, 29, 1, 0, tzinfo=UTC),
+    datetime(2026, 3, 29, 1, 0, 0, 1, tzinfo=UTC),
+    datetime(2026, 3, 29, 1, 0, 0, 123456, tzinfo=UTC),
+    datetime(2, 1, 1, 0, 0, tzinfo=UTC),
+    datetime(9998, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+]
+
+
+@pytest.mark.parametrize("instant", INSTANTS, ids=str)
+def test_timestamps_read_as_text_are_written_as_the_serializer_writes_them(instant):
+    """As each database gives the text (PostgreSQL's to_char, SQLite's stored value)."""
+    expected = UTCDateTimeField().to_representation(instant)
+    naive = instant.replace(tzinfo=None)
+    postgresql = naive.isoformat(timespec="microseconds")  # to_char(…, '…HH24:MI:SS.US')
+    sqlite = str(naive)  # as Django stores it
+
+    assert listing.iso_text(postgresql) == expected
+    assert listing.iso_text(sqlite) == expected
+    assert listing.iso_text(instant.isoformat()) == expected  # any other text: parsed
+    assert listing.utc_iso(instant) == expected
+    assert listing.utc_iso(instant.astimezone(ZoneInfo("Europe/Berlin"))) == expected
+
+
+def test_the_callers_role_is_worked_out_once_per_list(frozen, cast, variety, monkeypatch):
+    calls = []
+    of = listing.Caller.of
+    monkeypatch.setattr(listing.Caller, "of", lambda user: calls.append(user) or of(user))
+
+    page = client_for(cast["member"]).get(SESSIONS, {"include_archived": "true"})
+
+    assert len(page.json()["results"]) == len(variety)
+    assert calls == [cast["member"]]

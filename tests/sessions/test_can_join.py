@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 
 from sessions_app.models import (
     RoomStatus,
@@ -13,8 +14,9 @@ from sessions_app.models import (
     TrainingSession,
 )
 from sessions_app.services import Reason, can_join
-from sessions_app.services.eligibility import MESSAGES, holds_seat, seats_taken
-from tests.conftest import NOW
+from sessions_app.services.eligibility import MESSAGES, Caller, holds_seat, seats_taken
+from tests.conftest import NOW, make_user
+from wwmaa.models import Role
 
 # Sessions here start two hours after NOW and last an hour; each test judges at an
 # instant relative to START by passing ``now=``.
@@ -442,3 +444,47 @@ def test_it_judges_at_the_current_time_when_no_instant_is_given(frozen, session,
 
     frozen.move_to(MEMBER_OPENS)
     assert can_join(session, member).reason == Reason.OK
+
+
+# A list asks for many sessions with one caller, whose role it works out once.
+
+
+@pytest.mark.parametrize(
+    ("role", "extra", "is_member", "is_admin"),
+    [
+        (Role.PUBLIC, {}, False, False),
+        (Role.MEMBER, {}, True, False),
+        (Role.INSTRUCTOR, {}, True, False),
+        (Role.BOARD_MEMBER, {}, True, False),
+        (Role.ADMIN, {}, True, True),
+        (Role.PUBLIC, {"is_superuser": True}, True, True),
+        (Role.ADMIN, {"is_active": False}, False, False),
+    ],
+)
+def test_a_callers_role_facts_are_those_of_the_role_ladder(db, role, extra, is_member, is_admin):
+    user = make_user("someone", role, **extra)
+
+    assert Caller.of(user) == Caller(True, user.pk, is_member, is_admin)
+
+
+@pytest.mark.parametrize("user", [None, AnonymousUser()])
+def test_an_anonymous_caller_has_no_id_and_no_role(user):
+    assert Caller.of(user) == Caller(False, None, False, False)
+
+
+def test_a_caller_worked_out_once_serves_every_session(
+    make_session, member, other_instructor, instructor
+):
+    """The same answers with ``caller=`` as without, for the owner and for someone else."""
+    sessions = [
+        make_session(start_time=START, room_status=RoomStatus.READY),
+        make_session(start_time=START, instructor=other_instructor, is_public=True),
+        make_session(start_time=START, members_only=False, capacity=1),
+    ]
+    for user in (member, instructor, other_instructor):
+        caller = Caller.of(user)
+        for session in sessions:
+            for now in (HOST_OPENS - SECOND, HOST_OPENS, MEMBER_OPENS, END):
+                assert can_join(session, user, now=now, caller=caller) == can_join(
+                    session, user, now=now
+                )
