@@ -10,12 +10,12 @@ and formats. ``tests/api/test_session_list_rows.py`` holds the two to the same J
 by row, for every status, null field, role and ``can_join`` answer.
 
 The computed columns (timestamps as text, the per-row counts) are written out as SQL
-once per database vendor rather than built as ORM expressions per request: resolving and
-compiling three subqueries and eight functions for every request cost more than the
-database took to run the query.
+once per database rather than built as ORM expressions for every request: resolving and
+compiling three subqueries and eight functions per request cost more than the database
+took to run the query.
 
 ``can_join`` is still the service's (``sessions_app.services.can_join``), asked once per
-row with the values read.
+row with the values read and the caller's role worked out once for the list.
 """
 
 from __future__ import annotations

@@ -273,7 +273,8 @@ class TrainingSessionViewSet(viewsets.GenericViewSet):
 
     def _session_page(self, queryset) -> Response:
         # SessionSerializer's JSON, written from the columns it shows (see ``listing``);
-        # the page is counted on the sessions alone, before the per-row counts.
+        # a page that is not the last is counted on the sessions alone, without the
+        # per-row counts.
         user = self.request.user
         rows = listing.session_values(queryset, user)
         page = self.paginator.paginate_queryset(rows, self.request, self, counted=queryset)
