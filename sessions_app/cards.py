@@ -35,7 +35,7 @@ from events_app.models import Event
 from sessions_app.api.queries import annotate_sessions
 from sessions_app.models import SessionStatus, TrainingSession
 from sessions_app.services import JoinDecision, Reason, can_join
-from wwmaa import roles
+from sessions_app.services.eligibility import Caller
 
 # How often the pages ask the status endpoint (seconds); the script adds a little jitter
 # so that the pages of a class that opened together do not all ask in the same second.
@@ -173,7 +173,7 @@ def cards_for(
     """Cards for sessions read through ``visible_sessions``; no further query."""
     now = now or timezone.now()
     viewer_zone = timezone.get_current_timezone()
-    is_member = roles.is_member(user)
+    caller = Caller.of(user)  # the viewer's role, worked out once for all the cards
     page = _Page(now)
     return [
         SessionCard(
@@ -184,13 +184,14 @@ def cards_for(
                 now=now,
                 taken=session.seats_taken,
                 user_holds_seat=session.caller_holds_seat,
+                caller=caller,
             ),
             registered=session.caller_registered,
             holds_seat=session.caller_holds_seat,
             event_zone=zone_of(session),
             viewer_zone=viewer_zone,
-            viewer_is_member=is_member,
-            viewer_teaches=roles.owns(user, session),
+            viewer_is_member=caller.is_member,
+            viewer_teaches=caller.owns(session),
             page=page,
         )
         for session in sessions
