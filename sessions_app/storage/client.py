@@ -125,6 +125,18 @@ class ZeroDBClient:
                 f"ZERODB_PATH_PREFIX={path_prefix!r} may only contain the {{project_id}} "
                 "placeholder."
             ) from None
+        # What ``copy`` needs to make another client like this one.
+        self._options: dict[str, Any] = {
+            "base_url": base_url,
+            "project_id": project_id,
+            "api_key": api_key,
+            "auth_header": auth_header,
+            "path_prefix": path_prefix,
+            "timeout": timeout,
+            "retries": retries,
+            "sleep": sleep,
+            "clock": clock,
+        }
         self.base_url = base_url.rstrip("/")
         self.project_id = project_id
         self.auth_mode = auth_header
@@ -163,6 +175,14 @@ class ZeroDBClient:
             f"ZeroDBClient(base_url={self.base_url!r}, prefix={self.prefix!r}, "
             f"auth={self.auth_mode!r})"
         )
+
+    def copy(self) -> ZeroDBClient:
+        """A client configured like this one, with an HTTP session of its own.
+
+        A ``requests.Session`` must not be shared between threads: each thread that calls
+        ZeroDB at the same time as others uses a copy (and closes it when done).
+        """
+        return type(self)(**self._options)
 
     def close(self) -> None:
         self._session.close()

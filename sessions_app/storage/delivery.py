@@ -15,17 +15,21 @@ own, ``needs_lookup`` saved just before an insert). For each row:
    and marked): if an insert's answer never arrives, the next attempt — after
    ``LATE_STORE_GRACE`` — looks the row up by our ``id`` and replaces what it finds
    instead of inserting a duplicate.
-2. **Send the current state**, one row after the other, coalescing every claimed change
-   of a row into one call. A row that still exists is replaced when its ``row_id`` is
-   known (a 404 means it is gone: insert it again) and inserted otherwise; a row that no
-   longer exists is deleted in ZeroDB.
+2. **Send the current state**, coalescing every claimed change of a row into one call. A
+   row that still exists is replaced when its ``row_id`` is known (a 404 means it is
+   gone: insert it again) and inserted otherwise; a row that no longer exists is deleted
+   in ZeroDB. ``drain`` keeps up to ``ZERODB_SEND_THREADS`` rows in flight at once
+   (``Senders``; a batch's first row goes alone, so a ZeroDB that is down costs one call):
+   rows are independent, a row's own calls go out in order on one thread, and only the
+   calls run there; reading rows and settling stay on the worker's thread.
 3. **Settle**: the rows ZeroDB now holds together, at the end of the batch (one
    transaction): their maps saved with the ``row_id`` (one UPDATE that also tells which
    leases are still ours), their claimed entries deleted. A
    failure is settled at once: a transient failure (or refused credentials) reschedules
    the row's entries with capped exponential back-off honouring Retry-After and ends the
-   drain run (the batch's rows not sent yet are released as they were); a rejection moves
-   them to the dead letters with the error and the batch goes on. Leases are released
+   drain run (rows in flight are waited for and settled, the batch's rows not sent yet are
+   released as they were); a rejection moves them to the dead letters with the error and
+   the batch goes on. Leases are released
    either way; a row whose lease was lost meanwhile is left alone.
 
 Nothing here runs in a web request. It needs autocommit (no surrounding transaction), so
@@ -36,10 +40,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
+import threading
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -145,6 +153,11 @@ class _LeaseLost(Exception):
     """Another worker took the row over (our lease expired); stop touching it."""
 
 
+class _MarkFirst(Exception):
+    """A sender thread must insert a row whose ``needs_lookup`` mark is not saved yet (its
+    known ``row_id`` turned out to be gone): the caller's thread saves it and inserts."""
+
+
 class _InsertUnanswered(Exception):
     """An insert failed in a way that may still have stored the row (no answer, 5xx)."""
 
@@ -161,10 +174,13 @@ def drain(
     seconds: float | None = None,
     include_waiting: bool = False,
     progress: Callable[[DrainReport], None] | None = None,
+    threads: int | None = None,
 ) -> DrainReport:
     """Deliver due rows until none is left, a transient failure, ``max_rows`` or ``seconds``.
 
     ``include_waiting`` also takes entries that are backing off (``zerodb push``).
+    ``threads``: how many rows' calls may be in flight at once (default
+    ``ZERODB_SEND_THREADS``).
     """
     report = DrainReport()
     if not outbox.is_enabled():
@@ -172,6 +188,7 @@ def drain(
         return report
     own_client = client is None
     client = client or ZeroDBClient.from_settings()
+    senders = Senders(client, send_threads() if threads is None else threads)
     started = time.monotonic()
 
     busy_batches = 0
@@ -192,6 +209,7 @@ def drain(
                 include_waiting=include_waiting,
                 size=size,
                 out_of_time=out_of_time,
+                senders=senders,
             )
             if outcomes is None:
                 break
@@ -208,6 +226,7 @@ def drain(
                 if busy_batches >= 3:
                     break
     finally:
+        senders.close()
         if own_client:
             client.close()
     return report
@@ -244,13 +263,16 @@ def deliver_batch(
     include_waiting: bool = False,
     size: int = BATCH,
     out_of_time: Callable[[], bool] | None = None,
+    senders: Senders | None = None,
 ) -> list[Outcome] | None:
     """Bring up to ``size`` due rows up to date, oldest first; None if none is due.
 
     The rows are leased and their entries claimed together (one transaction), loaded
-    together, sent one call each, and the successes settled together (one transaction).
-    A failure is settled at once, as ``deliver_one`` does; one that ends the run (or
-    ``out_of_time``) releases the rows not sent yet. An empty list: other workers had them.
+    together, sent one row after the other (or a few rows at once by ``senders``), and
+    the successes settled together (one transaction). A failure is settled as soon as it
+    is known, as ``deliver_one`` does; one that ends the run (or ``out_of_time``) stops
+    the sending: rows in flight are waited for, the rows not sent yet are released. An
+    empty list: other workers had them.
     """
     now = now or timezone.now()
     rows = _next_due_rows(now, include_waiting, size)
@@ -258,35 +280,126 @@ def deliver_batch(
         return None
     claims = _lease_and_claim_batch(rows, uuid.uuid4().hex, now)
     leased_at = time.monotonic()
+    senders = senders or Senders(client)
+    order = {id(claim): index for index, claim in enumerate(claims)}
     results: dict[int, Outcome] = {}
     sent: list[_Claim] = []
     waiting = list(claims)
+    flying: dict[Future, tuple[_Claim, Any]] = {}
+    stop = False
     try:
         current = _load_batch(claims) if claims else {}
-        while waiting:
-            if results or sent:
-                if out_of_time is not None and out_of_time():
-                    break
-                if time.monotonic() - leased_at > LEASE.total_seconds() / 2:
-                    break  # settle what was sent well before the leases run out
-            claim = waiting[0]
-            failed = _send(client, claim, current.get(_key(claim.mapping)))
-            waiting.pop(0)
-            if failed is None:
-                sent.append(claim)
-                continue
-            results[id(claim)] = failed
-            if failed.stop:
+        while waiting or flying:
+            # One row alone until a row got through: a ZeroDB that is down or turning
+            # us away costs a run one call, not one per thread.
+            width = senders.threads if sent else 1
+            while waiting and not stop and len(flying) < width:
+                if results or sent or flying:
+                    if out_of_time is not None and out_of_time():
+                        stop = True
+                    elif time.monotonic() - leased_at > LEASE.total_seconds() / 2:
+                        stop = True  # settle what was sent well before the leases run out
+                    if stop:
+                        break
+                claim = waiting[0]
+                obj = current.get(_key(claim.mapping))
+                flying[senders.start(claim, obj)] = (claim, obj)
+                waiting.pop(0)
+            if not flying:
                 break
+            done, _ = futures.wait(flying, return_when=futures.FIRST_COMPLETED)
+            for future in sorted(done, key=lambda f: order[id(flying[f][0])]):
+                claim, obj = flying[future]
+                failed = _answered(client, claim, obj, future)
+                del flying[future]  # only now: a database error above releases the row
+                if failed is None:
+                    sent.append(claim)
+                    continue
+                results[id(claim)] = failed
+                stop = stop or failed.stop
         results.update(_settle(sent))
         sent = []
     except BaseException:
-        # A bug or a database error mid-way: free the rows at once rather than in 10 min.
+        # A bug or a database error mid-way: free the rows at once rather than in 10 min,
+        # those still in flight once their calls are over (until then they are ours).
         with contextlib.suppress(Exception):
-            _release_batch(sent + waiting)
+            futures.wait(flying)
+            _release_batch(sent + [claim for claim, _ in flying.values()] + waiting)
         raise
     _release_batch(waiting)
     return [results[id(claim)] for claim in claims if id(claim) in results]
+
+
+class Senders:
+    """Where a batch's calls to ZeroDB are made: on the caller's thread, or a few at once.
+
+    Rows are independent of each other (each call carries its row's whole current state),
+    so the calls of different rows may overlap; a row's own calls are made one after the
+    other, on one thread, by the worker that holds its lease. Sender threads only talk
+    HTTP, each with a client (an HTTP session) of its own; everything that touches the
+    database stays on the caller's thread. Use as a context manager (``close``).
+    """
+
+    def __init__(self, client: ZeroDBClient, threads: int = 1):
+        self.client = client
+        self.threads = max(1, threads)
+        self._pool: ThreadPoolExecutor | None = None
+        self._copies: list[ZeroDBClient] = []
+        if self.threads > 1:
+            self._copies = [client.copy() for _ in range(self.threads)]
+            free: queue.SimpleQueue[ZeroDBClient] = queue.SimpleQueue()
+            for copy in self._copies:
+                free.put(copy)
+            self._local = threading.local()
+            self._pool = ThreadPoolExecutor(
+                self.threads,
+                thread_name_prefix="zerodb-send",
+                initializer=lambda: setattr(self._local, "client", free.get()),
+            )
+
+    def __enter__(self) -> Senders:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def start(self, claim: _Claim, obj: Any) -> Future:
+        """Start the calls for ``obj`` (None: the row is gone); the future says how they
+        went (an exception: not settled yet, see ``_answered``)."""
+        try:
+            # Built here, not on a sender thread: a model instance is read on one thread.
+            doc = _document(claim, obj)
+            if self._pool is not None:
+                return self._pool.submit(self._calls_on_thread, claim, doc)
+            _calls(self.client, claim, doc)
+        except Exception as exc:
+            done: Future = Future()
+            done.set_exception(exc)
+            return done
+        done = Future()
+        done.set_result(None)
+        return done
+
+    def _calls_on_thread(self, claim: _Claim, doc: dict[str, Any] | None) -> None:
+        _calls(self._local.client, claim, doc, may_save=False)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        for copy in self._copies:
+            copy.close()
+
+
+def _answered(client: ZeroDBClient, claim: _Claim, obj: Any, future: Future) -> Outcome | None:
+    """Settle a row's finished calls if they failed (``_send``'s answer)."""
+    exc = future.exception()
+    if exc is None:
+        return None
+    if isinstance(exc, _MarkFirst):
+        return _send(client, claim, obj)  # here, where the mark can be saved first
+    if not isinstance(exc, Exception):
+        raise exc  # an interrupt on a sender thread: stop like one on this thread
+    return _failed(client, claim, exc)
 
 
 def _key(mapping: RowMapping) -> tuple[str, Any]:
@@ -578,61 +691,83 @@ def _outcome(claim: _Claim, kind: str, error: str = "", stop: bool = False) -> O
 
 
 def _send(client: ZeroDBClient, claim: _Claim, obj: Any) -> Outcome | None:
-    """Bring ZeroDB up to date with ``obj`` (None: the row is gone).
+    """Bring ZeroDB up to date with ``obj`` (None: the row is gone), on this thread.
 
     None when that worked: the caller settles the claim. A failure is settled here (the
     entries rescheduled or buried, the lease released) and its outcome returned.
     """
+    try:
+        _calls(client, claim, _document(claim, obj))
+    except Exception as exc:
+        return _failed(client, claim, exc)
+    return None
+
+
+def _document(claim: _Claim, obj: Any) -> dict[str, Any] | None:
+    return None if obj is None else claim.spec.to_document(obj)
+
+
+def _calls(
+    client: ZeroDBClient, claim: _Claim, doc: dict[str, Any] | None, *, may_save: bool = True
+) -> None:
+    """Every call that brings ZeroDB's row up to date with ``doc`` (None: delete it).
+
+    ``may_save=False`` (a sender thread, which never uses the database): an insert that
+    needs the ``needs_lookup`` mark saved first raises ``_MarkFirst`` instead.
+    """
+    if doc is None:
+        _delete_remote(client, claim)
+    else:
+        _upsert(client, claim, doc, may_save=may_save)
+
+
+def _failed(client: ZeroDBClient, claim: _Claim, exc: Exception) -> Outcome:
+    """Settle a row whose calls failed with ``exc``; its outcome (``stop``: end the run)."""
     spec, mapping = claim.spec, claim.mapping
     label = f"{spec.name} {mapping.object_id}"
 
     def outcome(kind: str, error: str = "", stop: bool = False) -> Outcome:
         return _outcome(claim, kind, error, stop)
 
-    try:
-        if obj is None:
-            _delete_remote(client, claim)
-        else:
-            _upsert(client, claim, spec.to_document(obj))
-    except _LeaseLost:
+    if isinstance(exc, _LeaseLost):
         logger.warning("ZeroDB %s: another worker took the row over", label)
         return outcome(BUSY)
-    except Rejected as exc:
+    if isinstance(exc, Rejected):
         _finish(claim, bury=str(exc))
         logger.error("ZeroDB refused %s; moved to the dead letters: %s", label, exc)
         return outcome(DEAD, str(exc))
-    except InvalidCredentials as exc:
+    if isinstance(exc, InvalidCredentials):
         _finish(claim, retry=f"credentials refused: {exc}")
         logger.error("ZeroDB refused our credentials (check ZERODB_API_KEY): %s", exc)
         return outcome(RETRY, str(exc), stop=True)
-    except _InsertUnanswered as wrapped:
-        exc = wrapped.cause
+    if isinstance(exc, _InsertUnanswered):
+        cause = exc.cause
         grace = max(LATE_STORE_GRACE, timedelta(seconds=3 * client.timeout))
-        _finish(claim, retry=str(exc), retry_after=exc.retry_after, at_least=grace)
-        logger.warning("ZeroDB insert of %s got no answer; will look it up: %s", label, exc)
-        return outcome(RETRY, str(exc), stop=True)
-    except Unavailable as exc:
+        _finish(claim, retry=str(cause), retry_after=cause.retry_after, at_least=grace)
+        logger.warning("ZeroDB insert of %s got no answer; will look it up: %s", label, cause)
+        return outcome(RETRY, str(cause), stop=True)
+    if isinstance(exc, Unavailable):
         _finish(claim, retry=str(exc), retry_after=exc.retry_after)
         logger.warning("ZeroDB unavailable for %s; will retry: %s", label, exc)
         return outcome(RETRY, str(exc), stop=True)
-    except NotFound as exc:
+    if isinstance(exc, NotFound):
         # Not a row (those are handled on the way) but the project or the table API.
         _finish(claim, retry=f"not found: {exc}")
         logger.error("ZeroDB %s: %s (check ZERODB_PROJECT_ID and ZERODB_PATH_PREFIX)", label, exc)
         return outcome(RETRY, str(exc), stop=True)
-    except Exception as exc:
-        # A bug or a database error: keep the entries (rescheduled) and stop this run.
-        logger.exception("Delivering %s to ZeroDB failed", label)
-        _finish(claim, retry=f"internal error: {type(exc).__name__}: {exc}")
-        return outcome(RETRY, str(exc), stop=True)
-    return None
+    # A bug or a database error: keep the entries (rescheduled) and stop this run.
+    logger.error("Delivering %s to ZeroDB failed", label, exc_info=exc)
+    _finish(claim, retry=f"internal error: {type(exc).__name__}: {exc}")
+    return outcome(RETRY, str(exc), stop=True)
 
 
 # Talking to ZeroDB about one row. These change ``claim.mapping`` in memory; ``_finish``
 # saves it. Only the "an insert is going out" mark is saved before the call.
 
 
-def _upsert(client: ZeroDBClient, claim: _Claim, doc: dict[str, Any]) -> None:
+def _upsert(
+    client: ZeroDBClient, claim: _Claim, doc: dict[str, Any], *, may_save: bool = True
+) -> None:
     spec, mapping = claim.spec, claim.mapping
     if mapping.needs_lookup:
         # An earlier insert got no answer (or verify found duplicates): use what is there.
@@ -652,14 +787,18 @@ def _upsert(client: ZeroDBClient, claim: _Claim, doc: dict[str, Any]) -> None:
         else:
             mapping.needs_lookup = False
             return
-    _insert(client, claim, doc)
+    _insert(client, claim, doc, may_save=may_save)
 
 
-def _insert(client: ZeroDBClient, claim: _Claim, doc: dict[str, Any]) -> None:
+def _insert(
+    client: ZeroDBClient, claim: _Claim, doc: dict[str, Any], *, may_save: bool = True
+) -> None:
     spec, mapping = claim.spec, claim.mapping
     if claim.marked:
         mapping.needs_lookup = True  # saved so before the batch's calls
     elif not mapping.needs_lookup:
+        if not may_save:
+            raise _MarkFirst
         # Committed before the request: if the answer is lost, the next attempt looks first.
         _save_mapping(claim, needs_lookup=True)
     try:
@@ -809,6 +948,11 @@ def _reschedule(entries, error: str, now: datetime, retry_after, at_least: timed
         OutboxEntry.objects.filter(
             state=OutboxState.PENDING, next_attempt_at__lt=pause_until
         ).update(next_attempt_at=pause_until)
+
+
+def send_threads() -> int:
+    """How many rows' calls one drain run keeps in flight at once."""
+    return int(getattr(settings, "ZERODB_SEND_THREADS", 1))
 
 
 def drain_seconds() -> float:

@@ -50,6 +50,23 @@ def test_it_sends_a_bearer_token_when_configured(zerodb_on, wire, sleeps):
     assert "X-API-Key" not in request.headers
 
 
+def test_a_copy_calls_the_same_place_the_same_way_on_a_session_of_its_own(zerodb_on, wire, sleeps):
+    zerodb_on.ZERODB_AUTH_HEADER = "bearer"
+    zerodb_on.ZERODB_PATH_PREFIX = "/api/v1/public/{project_id}/database"
+    original = ZeroDBClient.from_settings(sleep=sleeps.append)
+    copy = original.copy()
+    url = f"{BASE}/api/v1/public/{PROJECT}/database/tables/events/rows/r1"
+    wire.get(url, status=503)
+    with pytest.raises(Unavailable):
+        copy.get_row("events", "r1")
+    assert copy._session is not original._session  # a Session is not shared by threads
+    assert {call.request.url for call in wire.calls} == {url}
+    assert wire.calls[0].request.headers["Authorization"] == f"Bearer {API_KEY}"
+    assert (copy.timeout, len(wire.calls), len(sleeps)) == (5.0, 3, 2)  # same retries
+    copy.close()
+    original.close()
+
+
 def test_it_uses_the_configured_path_prefix(zerodb_on, wire):
     zerodb_on.ZERODB_PATH_PREFIX = "/api/v1/public/{project_id}/database"
     zdb = ZeroDBClient.from_settings()

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 import requests
+from django.db import connection
 from responses import matchers
 
 from sessions_app.models import SessionAttendance, TrainingSession
@@ -388,11 +389,19 @@ def test_a_lost_lease_race_does_nothing(session, zdb, no_calls, monkeypatch):
     assert deliver_one(zdb, now=NOW).kind == BUSY
 
 
+# The calls of a batch are made on sender threads: a callback that reads or writes the
+# database as another process would sees only what is committed.
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_first_delivery_is_leased_and_marked_for_lookup_before_its_insert(session, zdb, wire):
     seen = {}
 
     def insert(request):
-        mapping = RowMapping.objects.get(object_id=session.pk)
+        try:
+            mapping = RowMapping.objects.get(object_id=session.pk)
+        finally:
+            connection.close()  # the sender thread's own connection
         seen.update(needs_lookup=mapping.needs_lookup, leased=mapping.lease_token is not None)
         return 201, {}, json.dumps(row_answer("row-1", {}))
 
@@ -404,6 +413,7 @@ def test_a_first_delivery_is_leased_and_marked_for_lookup_before_its_insert(sess
     assert (mapping.row_id, mapping.needs_lookup, mapping.lease_token) == ("row-1", False, None)
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_row_taken_over_during_a_batch_is_left_to_its_new_worker(make_session, zdb, wire):
     kept, lost = make_session(), make_session()
 
@@ -411,9 +421,12 @@ def test_a_row_taken_over_during_a_batch_is_left_to_its_new_worker(make_session,
         sent_id = json.loads(request.body)["row_data"]["id"]
         if sent_id == str(lost.pk):
             # Our lease ran out meanwhile and another worker took the row.
-            RowMapping.objects.filter(object_id=lost.pk).update(
-                lease_token="other-worker", lease_until=NOW + timedelta(minutes=5)
-            )
+            try:
+                RowMapping.objects.filter(object_id=lost.pk).update(
+                    lease_token="other-worker", lease_until=NOW + timedelta(minutes=5)
+                )
+            finally:
+                connection.close()
         return 201, {}, json.dumps(row_answer(f"row-{sent_id}", {}))
 
     wire.add_callback("POST", ROWS, callback=insert)
