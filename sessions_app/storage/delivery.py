@@ -439,46 +439,39 @@ def _lease_and_claim_batch(rows: list[tuple[str, Any]], token: str, now: datetim
     Rows another worker holds (or is leasing right now) are skipped, and so are entries a
     change is being folded into right now: they stay pending for a later delivery.
     """
-    wanted = _rows_q(rows)
     free = Q(lease_until__isnull=True) | Q(lease_until__lte=now)
     lease = {"lease_token": token, "lease_until": now + LEASE}
     with transaction.atomic():
-        known = set(RowMapping.objects.filter(wanted).values_list("table", "object_id"))
+        known = set(RowMapping.objects.filter(_rows_q(rows)).values_list("table", "object_id"))
         missing = sorted((k for k in rows if k not in known), key=lambda k: (k[0], str(k[1])))
-        if missing:
-            # The rows' first delivery: their maps are made leased to us and marked
-            # ``needs_lookup`` (an insert will go out), saving two writes a row; a map
-            # another worker makes first wins, and its row is then leased like any other.
-            RowMapping.objects.bulk_create(
-                [
-                    RowMapping(table=table, object_id=object_id, needs_lookup=True, **lease)
-                    for table, object_id in missing
-                ],
-                ignore_conflicts=True,
-            )
-        # Locked until we commit (PostgreSQL; SQLite's IMMEDIATE transactions take the
-        # whole database): the conditional UPDATE below wins every one of them.
-        mappings = {
-            _key(m): m
-            for m in RowMapping.objects.filter(wanted)
-            .filter(free | Q(lease_token=token))
-            .select_for_update(skip_locked=True)
-            .order_by("pk")
-        }
+        # The rows' first delivery: their maps are made leased to us and marked
+        # ``needs_lookup`` (an insert will go out), saving two writes a row; a map another
+        # worker makes first wins, and its row is then leased like any other.
+        mappings = _make_maps(missing, token, lease["lease_until"]) if missing else {}
+        made = set(mappings)
+        existing = [key for key in rows if key not in made]
+        if existing:
+            # Locked until we commit (PostgreSQL; SQLite's IMMEDIATE transactions take
+            # the whole database): the conditional UPDATE below wins every one of them.
+            locked = {
+                _key(m): m
+                for m in RowMapping.objects.filter(_rows_q(existing))
+                .filter(free)
+                .select_for_update(skip_locked=True)
+                .order_by("pk")
+            }
+            others = [m.pk for m in locked.values()]
+            won = RowMapping.objects.filter(free, pk__in=others).update(**lease) if others else 0
+            if won != len(others):
+                # A database without those locks: keep the rows we did lease.
+                leased = RowMapping.objects.filter(pk__in=others, lease_token=token)
+                ours = set(leased.values_list("pk", flat=True))
+                locked = {k: m for k, m in locked.items() if m.pk in ours}
+            for mapping in locked.values():
+                mapping.lease_token, mapping.lease_until = token, lease["lease_until"]
+            mappings.update(locked)
         if not mappings:
             return []
-        made = {key for key, m in mappings.items() if m.lease_token == token}
-        others = [m.pk for key, m in mappings.items() if key not in made]
-        if others and RowMapping.objects.filter(free, pk__in=others).update(**lease) != len(others):
-            # A database without those locks: keep the rows we did lease.
-            leased = RowMapping.objects.filter(pk__in=others, lease_token=token)
-            ours = set(leased.values_list("pk", flat=True))
-            mappings = {k: m for k, m in mappings.items() if k in made or m.pk in ours}
-        for key, mapping in mappings.items():
-            mapping.lease_token, mapping.lease_until = lease["lease_token"], lease["lease_until"]
-            if key in made:
-                # In memory the flag is as it was before the mark (see ``_premark``).
-                mapping.needs_lookup = False
         # Every pending entry of the rows, also those a dead worker had claimed: the rows
         # are ours now.
         claimable = OutboxEntry.objects.filter(_rows_q(mappings), state=OutboxState.PENDING)
@@ -502,6 +495,59 @@ def _lease_and_claim_batch(rows: list[tuple[str, Any]], token: str, now: datetim
         ]
         _premark(claims)
     return claims
+
+
+def _make_maps(
+    keys: list[tuple[str, Any]], token: str, until: datetime
+) -> dict[tuple[str, Any], RowMapping]:
+    """Make the maps of ``keys``, leased to ``token`` and marked ``needs_lookup``: one INSERT.
+
+    A map that exists already (another worker made it first) is skipped; the ones made
+    here are returned (by key) without reading them back, and stay invisible to other
+    workers until the transaction commits. In memory their ``needs_lookup`` is False, as
+    it was before the mark (see ``_premark``). Hand-written SQL: the ORM's ``bulk_create``
+    cannot say which rows it skipped (``ON CONFLICT … RETURNING``: PostgreSQL, and SQLite
+    since 3.35).
+    """
+    connection = connections[RowMapping.objects.db]
+    quote = connection.ops.quote_name
+    opts = RowMapping._meta
+    names = ("table", "object_id", "needs_lookup", "lease_token", "lease_until")
+    fields = [opts.get_field(name) for name in names]
+    params: list[Any] = []
+    for table, object_id in keys:
+        values = (table, object_id, True, token, until)
+        params += [f.get_db_prep_save(v, connection) for f, v in zip(fields, values, strict=True)]
+    row = f"({', '.join(['%s'] * len(fields))})"
+    columns = ", ".join(quote(f.column) for f in fields)
+    table_column, id_column = (quote(f.column) for f in fields[:2])
+    # Only quoted names from the model's meta are formatted in; every value is a parameter.
+    sql = (
+        f"INSERT INTO {quote(opts.db_table)} ({columns}) "  # noqa: S608
+        f"VALUES {', '.join([row] * len(keys))} "
+        f"ON CONFLICT ({table_column}, {id_column}) DO NOTHING "
+        f"RETURNING {quote(opts.pk.column)}, {table_column}, {id_column}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        made = cursor.fetchall()
+    maps = {}
+    for pk, table, object_id in made:
+        object_id = fields[1].to_python(object_id)
+        values = {
+            "id": pk,
+            "table": table,
+            "object_id": object_id,
+            "needs_lookup": False,
+            "lease_token": token,
+            "lease_until": until,
+        }
+        # As if read back: an instance of a saved row (``from_db``), no query.
+        mapping = RowMapping.from_db(
+            connection.alias, _MAP_COLUMNS, [values.get(name) for name in _MAP_COLUMNS]
+        )
+        maps[(table, object_id)] = mapping
+    return maps
 
 
 def _load_batch(claims: list[_Claim]) -> dict[tuple[str, Any], Any]:
@@ -581,6 +627,7 @@ def _save_maps(claims: list[_Claim], *, synced: bool) -> set[int]:
 
 
 _MAP_FIELDS = ("row_id", "needs_lookup", "synced_at", "lease_token", "lease_until")
+_MAP_COLUMNS = [f.attname for f in RowMapping._meta.concrete_fields]
 
 
 def _settle(sent: list[_Claim]) -> dict[int, Outcome]:

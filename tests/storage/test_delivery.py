@@ -413,6 +413,45 @@ def test_a_first_delivery_is_leased_and_marked_for_lookup_before_its_insert(sess
     assert (mapping.row_id, mapping.needs_lookup, mapping.lease_token) == ("row-1", False, None)
 
 
+def made_first_by_another_worker(monkeypatch, session, **fields):
+    """Another worker makes the row's map between our look for maps and our insert."""
+    from sessions_app.storage import delivery
+
+    make_maps = delivery._make_maps
+
+    def racing(keys, token, until):
+        RowMapping.objects.create(table="training_sessions", object_id=session.pk, **fields)
+        return make_maps(keys, token, until)
+
+    monkeypatch.setattr(delivery, "_make_maps", racing)
+
+
+def test_a_map_another_worker_made_first_is_leased_like_any_other(session, zdb, wire, monkeypatch):
+    made_first_by_another_worker(monkeypatch, session)
+    seen = []
+
+    def insert(request):
+        seen.append(RowMapping.objects.get(object_id=session.pk).needs_lookup)
+        return 201, {}, json.dumps(row_answer("row-1", {}))
+
+    wire.add_callback("POST", ROWS, callback=insert)
+    assert drain(zdb, now=NOW, threads=1).delivered == 1
+    assert seen == [True]  # marked before the insert, like a map made by us
+    mapping = RowMapping.objects.get(object_id=session.pk)
+    assert (mapping.row_id, mapping.needs_lookup, mapping.lease_token) == ("row-1", False, None)
+
+
+def test_a_map_another_worker_made_first_and_leased_is_left_to_it(
+    session, zdb, no_calls, monkeypatch
+):
+    lease = {"lease_token": "other-worker", "lease_until": NOW + timedelta(minutes=5)}
+    made_first_by_another_worker(monkeypatch, session, **lease)
+    assert drain(zdb, now=NOW).rows == 0
+    mapping = RowMapping.objects.get(object_id=session.pk)
+    assert (mapping.lease_token, mapping.needs_lookup) == ("other-worker", False)
+    assert OutboxEntry.objects.get().claimed_by is None
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_row_taken_over_during_a_batch_is_left_to_its_new_worker(make_session, zdb, wire):
     kept, lost = make_session(), make_session()
