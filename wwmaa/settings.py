@@ -238,8 +238,9 @@ ZERODB_RETRIES = env_int("ZERODB_RETRIES", 2, minimum=0, maximum=10)
 ZERODB_BACKOFF_SECONDS = env_int("ZERODB_BACKOFF_SECONDS", 5, minimum=1, maximum=3600)
 ZERODB_BACKOFF_MAX_SECONDS = env_int("ZERODB_BACKOFF_MAX_SECONDS", 300, minimum=1, maximum=86400)
 # Rows whose calls one drain run keeps in flight at once (each row's own calls stay in
-# order, on one connection); 1 sends one call at a time.
-ZERODB_SEND_THREADS = env_int("ZERODB_SEND_THREADS", 4, minimum=1, maximum=16)
+# order, on one connection). 1 (one call at a time) unless the calls wait on the network:
+# with ZeroDB next door the threads only compete for the CPU (see BENCHMARKS.md, P6).
+ZERODB_SEND_THREADS = env_int("ZERODB_SEND_THREADS", 1, minimum=1, maximum=16)
 # How long one scheduled drain may keep starting deliveries (django-q2 kills a task at 120 s).
 ZERODB_DRAIN_SECONDS = env_int("ZERODB_DRAIN_SECONDS", 30, minimum=1, maximum=90)
 if not ZERODB_PATH_PREFIX.startswith("/"):

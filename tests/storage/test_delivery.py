@@ -389,24 +389,28 @@ def test_a_lost_lease_race_does_nothing(session, zdb, no_calls, monkeypatch):
     assert deliver_one(zdb, now=NOW).kind == BUSY
 
 
-# The calls of a batch are made on sender threads: a callback that reads or writes the
-# database as another process would sees only what is committed.
+# With ZERODB_SEND_THREADS above 1 a batch's calls are made on sender threads: the
+# callbacks below read or write the database as another process would, and see only what
+# is committed; each test runs one call at a time and with threads.
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_first_delivery_is_leased_and_marked_for_lookup_before_its_insert(session, zdb, wire):
+@pytest.mark.parametrize("threads", [1, 4])
+def test_a_first_delivery_is_leased_and_marked_for_lookup_before_its_insert(
+    session, zdb, wire, threads
+):
     seen = {}
 
     def insert(request):
         try:
             mapping = RowMapping.objects.get(object_id=session.pk)
         finally:
-            connection.close()  # the sender thread's own connection
+            connection.close()  # a sender thread opened one of its own
         seen.update(needs_lookup=mapping.needs_lookup, leased=mapping.lease_token is not None)
         return 201, {}, json.dumps(row_answer("row-1", {}))
 
     wire.add_callback("POST", ROWS, callback=insert)
-    assert drain(zdb, now=NOW).delivered == 1
+    assert drain(zdb, now=NOW, threads=threads).delivered == 1
     # Had the answer been lost, the next attempt would have looked the row up first.
     assert seen == {"needs_lookup": True, "leased": True}
     mapping = RowMapping.objects.get(object_id=session.pk)
@@ -453,7 +457,10 @@ def test_a_map_another_worker_made_first_and_leased_is_left_to_it(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_row_taken_over_during_a_batch_is_left_to_its_new_worker(make_session, zdb, wire):
+@pytest.mark.parametrize("threads", [1, 4])
+def test_a_row_taken_over_during_a_batch_is_left_to_its_new_worker(
+    make_session, zdb, wire, threads
+):
     kept, lost = make_session(), make_session()
 
     def insert(request):
@@ -469,7 +476,7 @@ def test_a_row_taken_over_during_a_batch_is_left_to_its_new_worker(make_session,
         return 201, {}, json.dumps(row_answer(f"row-{sent_id}", {}))
 
     wire.add_callback("POST", ROWS, callback=insert)
-    report = drain(zdb, now=NOW)
+    report = drain(zdb, now=NOW, threads=threads)
     assert (report.delivered, report.rows) == (1, 1)
     assert not OutboxEntry.objects.filter(object_id=kept.pk).exists()
     # The new holder settles the row: its entry and its lease are left as they are.

@@ -78,6 +78,7 @@ def fake(settings):
         settings.ZERODB_PATH_PREFIX = "/v1/projects/{project_id}/database"
         settings.ZERODB_TIMEOUT_SECONDS = 0.25
         settings.ZERODB_RETRIES = 1
+        settings.ZERODB_SEND_THREADS = 4  # several rows in flight while the fake misbehaves
         yield server
 
 
