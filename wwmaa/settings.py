@@ -275,7 +275,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["sessions_app.api.filters.FilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "sessions_app.api.pagination.LimitOffsetPagination",
     "EXCEPTION_HANDLER": "sessions_app.api.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
