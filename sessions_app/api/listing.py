@@ -31,7 +31,7 @@ from django.db.models.expressions import RawSQL
 
 from sessions_app.models import SessionAttendance, SessionRegistration, TrainingSession
 from sessions_app.services import can_join
-from sessions_app.services.eligibility import Caller
+from sessions_app.services.eligibility import Caller, seats_taken_sql
 from wwmaa.models import display_name_of
 
 # A timestamp column as ISO 8601 text in UTC, without an offset. Read this way,
@@ -189,15 +189,12 @@ def _computed_sql(alias: str) -> dict[str, str]:
             f"FROM {quote(model._meta.db_table)} WHERE {column(model, 'user')} = %s)"
         )
 
-    attendance = quote(SessionAttendance._meta.db_table)
     sql = {
         name: UTC_TEXT[connection.vendor].format(column=column(TrainingSession, name))
         for name in TIMESTAMPS
     }
-    sql["seats_taken"] = (
-        f"SELECT COUNT(*) FROM {attendance} "  # noqa: S608 (names from the models' meta)
-        f"WHERE {column(SessionAttendance, 'session')} = {column(TrainingSession, 'id')} "
-        f"AND {column(SessionAttendance, 'user')} <> {column(TrainingSession, 'instructor')}"
+    sql["seats_taken"] = seats_taken_sql(
+        connection, column(TrainingSession, "id"), column(TrainingSession, "instructor")
     )
     sql["caller_holds_seat"] = callers(SessionAttendance)
     sql["caller_registered"] = callers(SessionRegistration)

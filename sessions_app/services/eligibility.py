@@ -115,10 +115,28 @@ def holds_seat(session: TrainingSession, user) -> bool:
     return SessionAttendance.objects.filter(session_id=session.pk, user_id=user.pk).exists()
 
 
+def seats_taken_sql(connection, session: str, instructor: str) -> str:
+    """``seats_taken`` as a SQL ``SELECT COUNT(*)``: the attendance rows of the session
+    whose pk is the SQL ``session``, other than those of its instructor (the SQL
+    ``instructor``). The one written-out form of the rule, for the queries that count it
+    in SQL of their own (a join's reads, the session lists).
+
+    Only quoted names from the model's meta are formatted in; values are the caller's.
+    """
+    quote = connection.ops.quote_name
+    opts = SessionAttendance._meta
+    seats = quote(opts.db_table)
+    return (
+        f"SELECT COUNT(*) FROM {seats} "  # noqa: S608
+        f"WHERE {seats}.{quote(opts.get_field('session').column)} = {session} "
+        f"AND {seats}.{quote(opts.get_field('user').column)} <> {instructor}"
+    )
+
+
 def _seat_counts_sql(connection, session: str, instructor: str) -> str:
-    """Two columns, ``seats_taken`` (as ``seats_taken`` counts them) and ``caller_seats``
-    (the caller's own attendance rows), for the session whose pk is the SQL ``session``
-    and whose instructor is ``instructor``. The caller's id is a parameter (``%s``) after
+    """Two columns, ``seats_taken`` (``seats_taken_sql``) and ``caller_seats`` (the
+    caller's own attendance rows), for the session whose pk is the SQL ``session`` and
+    whose instructor is ``instructor``. The caller's id is a parameter (``%s``) after
     those of ``session`` and ``instructor``, if they are parameters too.
 
     Only quoted names from the model's meta are formatted in; every value is a parameter.
@@ -129,8 +147,7 @@ def _seat_counts_sql(connection, session: str, instructor: str) -> str:
     seat_session = f"{seats}.{quote(opts.get_field('session').column)}"
     seat_user = f"{seats}.{quote(opts.get_field('user').column)}"
     return (
-        f"(SELECT COUNT(*) FROM {seats} WHERE {seat_session} = {session} "  # noqa: S608
-        f"AND {seat_user} <> {instructor}) AS seats_taken, "
+        f"({seats_taken_sql(connection, session, instructor)}) AS seats_taken, "  # noqa: S608
         f"(SELECT COUNT(*) FROM {seats} WHERE {seat_session} = {session} "
         f"AND {seat_user} = %s) AS caller_seats"
     )
@@ -175,9 +192,8 @@ def session_with_seats(session_id, user) -> TrainingSession | None:
         f"SELECT {rows.columns}, {_seat_counts_sql(connection, pk_column, instructor)} "  # noqa: S608
         f"FROM {rows.table} WHERE {pk_column} = %s"
     )
-    pk = opts.pk.get_db_prep_value(opts.pk.to_python(session_id), connection)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_caller_id(user), pk])
+        cursor.execute(sql, [_caller_id(user), rows.sql_value(opts.pk.name, session_id)])
         row = cursor.fetchone()
     if row is None:
         return None

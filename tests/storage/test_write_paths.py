@@ -369,6 +369,7 @@ READERS = {
     "holds_seat",
     "seats_now",
     "session_with_seats",
+    "seats_taken_sql",  # SQL text for queries of their own
     "room_role",
     "status_conflict",
     "validate_session_input",
