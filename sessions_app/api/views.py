@@ -265,9 +265,8 @@ class TrainingSessionViewSet(viewsets.GenericViewSet):
         session = self.get_queryset().get(pk=session_id)
         return Response(self.get_serializer(session).data, status=status_code)
 
-    def _page(self, queryset, serializer_class=None) -> Response:
+    def _page(self, queryset, serializer_class) -> Response:
         page = self.paginate_queryset(queryset)
-        serializer_class = serializer_class or self.get_serializer_class()
         data = serializer_class(page, many=True, context=self.get_serializer_context()).data
         return self.get_paginated_response(data)
 

@@ -684,13 +684,8 @@ def _release_batch(claims: list[_Claim]) -> None:
 
 
 def _next_due_row(now: datetime, include_waiting: bool) -> tuple[str, Any] | None:
-    leased = RowMapping.objects.filter(
-        table=OuterRef("table"), object_id=OuterRef("object_id"), lease_until__gt=now
-    )
-    due = OutboxEntry.objects.filter(state=OutboxState.PENDING).filter(~Exists(leased))
-    if not include_waiting:
-        due = due.filter(next_attempt_at__lte=now)
-    return due.order_by("next_attempt_at", "id").values_list("table", "object_id").first()
+    rows = _next_due_rows(now, include_waiting, 1)
+    return rows[0] if rows else None
 
 
 def _lease_and_claim(spec: TableSpec, object_id: Any, token: str, now: datetime) -> _Claim | None:
