@@ -31,8 +31,10 @@
   var TOO_LATE = "This session never started and its time is over.";
 
   // The server's clock as seen from here: serverNow() = Date.now() + offset. First from
-  // the page itself (off by the time the page took to arrive), then from each status
-  // answer, taking the middle of the request's round trip.
+  // the page itself, then from each status answer. Both are taken as the server's time
+  // when they arrive, which it has reached at least by then: the estimate may run late by
+  // a round trip but never early, so a join button never shows before the server would
+  // admit the click (the middle of the round trip could be early by half of it).
   var offset = Number(root.getAttribute("data-server-now")) - Date.now();
   if (!isFinite(offset)) {
     offset = 0;
@@ -319,7 +321,7 @@
         var receivedAt = Date.now();
         var rtt = receivedAt - sentAt;
         if (rtt >= 0 && rtt <= MAX_USEFUL_RTT_MS && isFinite(data.server_now)) {
-          offset = data.server_now - (sentAt + receivedAt) / 2;
+          offset = data.server_now - receivedAt;
         }
         if (data.poll_seconds) {
           pollMs = data.poll_seconds * 1000;
