@@ -71,7 +71,12 @@ class TrainingSessionQuerySet(MirroredQuerySet):
         """Sessions the user may see: all for members and above, public ones otherwise."""
         from wwmaa import roles
 
-        return self if roles.is_member(user) else self.filter(is_public=True)
+        return self.visible_to_kind(member=roles.is_member(user))
+
+    def visible_to_kind(self, *, member: bool):
+        """``visible_to`` for any member or above (``member``), or anyone else: the rule
+        depends on nothing more, so a list's SQL can be compiled once for each kind."""
+        return self if member else self.filter(is_public=True)
 
     def not_archived(self):
         return self.filter(archived_at__isnull=True)

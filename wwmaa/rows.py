@@ -6,17 +6,22 @@ twice what the database took to answer it, and ``raw()`` still resolves its colu
 every call. ``ModelRows`` works the model's columns and their converters out once per
 database, so a read is one ``execute`` and one ``Model.from_db``: the same instance the
 ORM would build, with the same conversions (SQLite's text timestamps, UUIDs, …).
+
+``CompiledQuery`` does the same for a list: a ``values_list`` query compiled once per
+connection, its per-request values (the caller) given at each run as placeholders.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Generic, TypeVar
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Model
+from django.db.models import Model, QuerySet
+from django.db.models.query import ValuesListIterable
 
 M = TypeVar("M", bound=Model)
 
@@ -89,3 +94,69 @@ def model_rows(model: type[M], using: str) -> ModelRows[M]:
 @functools.lru_cache(maxsize=256)
 def _model_rows(model: type[M], connection: BaseDatabaseWrapper) -> ModelRows[M]:
     return ModelRows(model, connection)
+
+
+class Placeholder:
+    """A value a ``CompiledQuery`` takes at each run: a ``RawSQL`` parameter, whose value
+    ``rows`` is then given (field lookups would try to convert it, so not those)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<placeholder {self.name}>"
+
+
+class CompiledQuery:
+    """A ``values_list`` query's SQL, compiled once, run as often as needed.
+
+    Building and compiling a list's query (a dozen computed columns, three joins) cost
+    more than the database took to run it. ``rows`` gives what iterating the queryset
+    would, converted by Django's own compiler, with each ``Placeholder`` among the
+    parameters replaced by its value for this run.
+    """
+
+    def __init__(self, queryset: QuerySet) -> None:
+        if queryset._iterable_class is not ValuesListIterable:
+            raise TypeError("CompiledQuery takes a values_list() query giving tuples.")
+        self.compiler = queryset.query.get_compiler(queryset.db)
+        try:
+            self.sql, self.params = self.compiler.as_sql()
+        except EmptyResultSet:
+            self.sql, self.params = None, ()
+
+    def rows(self, values: Mapping[Placeholder, object] | None = None) -> list[tuple]:
+        """The query's rows, each placeholder taking its value from ``values``."""
+        if self.sql is None:
+            return []
+        values = values or {}
+        params = [values[p] if isinstance(p, Placeholder) else p for p in self.params]
+        compiler = self.compiler
+        with compiler.connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            rows = cursor.fetchall()
+        if compiler.has_extra_select:  # columns only the ordering asked for
+            rows = [row[: compiler.col_count] for row in rows]
+        return list(compiler.results_iter(results=[rows], tuple_expected=True))
+
+
+def compiled_query(using: str, build: Callable[..., QuerySet], *args: Hashable) -> CompiledQuery:
+    """``build(*args)``'s ``CompiledQuery`` on database ``using``, compiled once per
+    connection and arguments.
+
+    ``build`` must be a function of its arguments alone: whatever else would change its
+    SQL (the caller, the time) goes in as a ``Placeholder``.
+    """
+    return _compiled_query(connections[using], build, args)
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled_query(
+    connection: BaseDatabaseWrapper, build: Callable[..., QuerySet], args: tuple
+) -> CompiledQuery:
+    queryset = build(*args)
+    if queryset.db != connection.alias:
+        raise ValueError(f"{build.__name__} read {queryset.db}, not {connection.alias}.")
+    return CompiledQuery(queryset)

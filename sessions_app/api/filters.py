@@ -101,10 +101,16 @@ class FilterBackend(DjangoFilterBackend):
         if (
             filterset_class is not None
             and issubclass(filterset_class, FilterSet)
-            and request.query_params.keys().isdisjoint(filterset_class.base_filters)
+            and names_no_filter(request, filterset_class)
         ):
             return filterset_class.unfiltered(queryset)
         return super().filter_queryset(request, queryset, view)
+
+
+def names_no_filter(request, filterset_class: type[FilterSet]) -> bool:
+    """Whether ``request`` names none of the filter set's parameters, so that its list is
+    the set's ``unfiltered`` one."""
+    return request.query_params.keys().isdisjoint(filterset_class.base_filters)
 
 
 class UpcomingSessionFilter(FilterSet):

@@ -32,7 +32,9 @@ from django.db.models.expressions import RawSQL
 from sessions_app.models import SessionAttendance, SessionRegistration, TrainingSession
 from sessions_app.services import can_join
 from sessions_app.services.eligibility import Caller, seats_taken_sql
+from wwmaa import roles
 from wwmaa.models import display_name_of
+from wwmaa.rows import Placeholder, compiled_query
 
 # A timestamp column as ISO 8601 text in UTC, without an offset. Read this way,
 # PostgreSQL's timestamps skip the ``timestamptz`` loader Django installs for psycopg 3,
@@ -214,15 +216,57 @@ def _timestamp_columns(alias: str) -> dict[str, RawSQL]:
 
 def session_values(queryset: QuerySet[TrainingSession], user) -> QuerySet:
     """The rows ``represent`` writes: ``queryset`` with the per-row counts, read as values."""
+    return _values(queryset, _caller_id(user))
+
+
+def _caller_id(user) -> int | None:
+    return user.pk if user is not None and user.is_authenticated else None
+
+
+def _values(queryset: QuerySet[TrainingSession], caller: int | Placeholder | None) -> QuerySet:
     alias = queryset.db
-    caller = (user.pk if user is not None and user.is_authenticated else None,)
     computed = {
         **_timestamp_columns(alias),
         "seats_taken": _computed(alias, "seats_taken", (), _INTEGER),
-        "caller_holds_seat": _computed(alias, "caller_holds_seat", caller, _BOOLEAN),
-        "caller_registered": _computed(alias, "caller_registered", caller, _BOOLEAN),
+        "caller_holds_seat": _computed(alias, "caller_holds_seat", (caller,), _BOOLEAN),
+        "caller_registered": _computed(alias, "caller_registered", (caller,), _BOOLEAN),
     }
     return queryset.values_list(*(computed.get(name, name) for name in COLUMNS))
+
+
+# The caller's id in a compiled list: the one value its SQL takes per request.
+CALLER = Placeholder("caller")
+
+
+class UnfilteredRows:
+    """The rows of the session list for a request naming no filter (most of them), as
+    ``session_values`` of ``SessionFilter.unfiltered`` would give them, for the
+    paginator to slice.
+
+    The SQL of each page (it depends only on whether the caller is a member, and on the
+    slice) is compiled once per connection (``wwmaa.rows.compiled_query``) rather than
+    built and compiled for every request, which cost a sixth of a list request.
+    """
+
+    def __init__(self, user) -> None:
+        self.member = roles.is_member(user)
+        self.caller = _caller_id(user)
+        self.alias = TrainingSession.objects.db
+
+    def __getitem__(self, page: slice) -> list[tuple]:
+        if not isinstance(page, slice) or page.step is not None:
+            raise TypeError("UnfilteredRows are read a slice at a time.")
+        query = compiled_query(
+            self.alias, _unfiltered_values, self.alias, self.member, page.start, page.stop
+        )
+        return query.rows({CALLER: self.caller})
+
+
+def _unfiltered_values(alias: str, member: bool, start: int | None, stop: int | None) -> QuerySet:
+    from sessions_app.api.filters import SessionFilter  # the filters import the serializers
+
+    visible = TrainingSession.objects.using(alias).visible_to_kind(member=member)
+    return _values(SessionFilter.unfiltered(visible), CALLER)[start:stop]
 
 
 def represent(rows: Iterable[tuple], user, now: datetime) -> list[dict[str, Any]]:
