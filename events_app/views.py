@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from events_app.models import Event
-from sessions_app.cards import card_sessions, cards_for
+from sessions_app.cards import cards_for, event_page_sessions
 from sessions_app.models import SessionStatus
 from sessions_app.views import PAGE_SESSIONS, live_context
 from wwmaa import roles
@@ -56,11 +56,7 @@ def event_detail(request: HttpRequest, event_id: uuid.UUID) -> HttpResponse:
     event = Event.objects.visible_to(request.user).filter(pk=event_id).first()
     if event is None:
         raise Http404("Event not found.")
-    sessions = (
-        card_sessions(request.user, event=event)
-        .not_archived()
-        .order_by("start_time", "title")[: PAGE_SESSIONS * 4]
-    )
+    sessions = event_page_sessions(request.user, event, limit=PAGE_SESSIONS * 4)
     cards = cards_for(sessions, request.user, now=now)
     # Still to come or happening (a live class overrunning its time included), then over.
     coming, over = [], []

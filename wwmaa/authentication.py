@@ -1,15 +1,18 @@
-"""The API's JWT authentication: simplejwt's, reading the caller's account more cheaply.
+"""Reading the caller's account more cheaply: the API's JWT authentication (simplejwt's)
+and the pages' session authentication (Django's ``ModelBackend``).
 
-Every API request with a token reads the account behind it. simplejwt reads it with
-``objects.get``, and building that query cost twice what the database took to answer
-(about a third of a refused join); ``account_by_id`` reads the same columns into the same
-``User`` with SQL worked out once (``wwmaa.rows``). The checks after the read are
-simplejwt's own, in its order and with its messages and codes.
+Every API request with a token and every page of a logged-in user reads the account
+behind it. simplejwt and Django read it with ``objects.get``, and building that query cost
+twice what the database took to answer (about a third of a refused join);
+``account_by_id`` reads the same columns into the same ``User`` with SQL worked out once
+(``wwmaa.rows``). The checks after the read are theirs, in their order and with their
+messages and codes.
 """
 
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import ValidationError
 from django.db import router
 from django.utils.translation import gettext_lazy as _
@@ -23,15 +26,25 @@ from rest_framework_simplejwt.utils import get_md5_hash_password
 from wwmaa.rows import model_rows
 
 
-def account_by_id(value):
-    """The account whose ``USER_ID_FIELD`` is ``value``, or None (also for a malformed value)."""
+def account_by_id(value, field: str | None = None):
+    """The account whose ``field`` (simplejwt's ``USER_ID_FIELD`` unless given) is
+    ``value``, or None (also for a malformed value)."""
     model = get_user_model()
     try:
         return model_rows(model, router.db_for_read(model)).get(
-            value, field=api_settings.USER_ID_FIELD
+            value, field=field or api_settings.USER_ID_FIELD
         )
     except (ValidationError, TypeError, ValueError):
         return None
+
+
+class AccountBackend(ModelBackend):
+    """Django's ``ModelBackend`` (passwords, permissions), reading a logged-in session's
+    account with ``account_by_id``."""
+
+    def get_user(self, user_id):
+        user = account_by_id(user_id, field="pk")
+        return user if user is not None and self.user_can_authenticate(user) else None
 
 
 class JWTAuthentication(authentication.JWTAuthentication):

@@ -115,6 +115,8 @@ DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "wwmaa.User"
+# Django's ModelBackend, reading a session's account with SQL worked out once.
+AUTHENTICATION_BACKENDS = ["wwmaa.authentication.AccountBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -216,21 +216,28 @@ def _timestamp_columns(alias: str) -> dict[str, RawSQL]:
 
 def session_values(queryset: QuerySet[TrainingSession], user) -> QuerySet:
     """The rows ``represent`` writes: ``queryset`` with the per-row counts, read as values."""
-    return _values(queryset, _caller_id(user))
+    return _values(queryset, caller_id(user))
 
 
-def _caller_id(user) -> int | None:
+def counted_columns(alias: str, caller: int | Placeholder | None) -> dict[str, RawSQL]:
+    """``seats_taken``, ``caller_holds_seat`` and ``caller_registered`` (those of
+    ``annotate_sessions``) as SQL of ``_computed_sql``, for the caller whose id is
+    ``caller`` (None: a visitor, who holds and registered nothing)."""
+    return {
+        "seats_taken": _computed(alias, "seats_taken", (), _INTEGER),
+        "caller_holds_seat": _computed(alias, "caller_holds_seat", (caller,), _BOOLEAN),
+        "caller_registered": _computed(alias, "caller_registered", (caller,), _BOOLEAN),
+    }
+
+
+def caller_id(user) -> int | None:
+    """The id the per-row counts take for ``user``: None for a visitor."""
     return user.pk if user is not None and user.is_authenticated else None
 
 
 def _values(queryset: QuerySet[TrainingSession], caller: int | Placeholder | None) -> QuerySet:
     alias = queryset.db
-    computed = {
-        **_timestamp_columns(alias),
-        "seats_taken": _computed(alias, "seats_taken", (), _INTEGER),
-        "caller_holds_seat": _computed(alias, "caller_holds_seat", (caller,), _BOOLEAN),
-        "caller_registered": _computed(alias, "caller_registered", (caller,), _BOOLEAN),
-    }
+    computed = {**_timestamp_columns(alias), **counted_columns(alias, caller)}
     return queryset.values_list(*(computed.get(name, name) for name in COLUMNS))
 
 
@@ -250,7 +257,7 @@ class UnfilteredRows:
 
     def __init__(self, user) -> None:
         self.member = roles.is_member(user)
-        self.caller = _caller_id(user)
+        self.caller = caller_id(user)
         self.alias = TrainingSession.objects.db
 
     def __getitem__(self, page: slice) -> list[tuple]:

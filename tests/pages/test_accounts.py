@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test import RequestFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -52,3 +53,39 @@ def test_logout_asks_first_and_logs_out_on_the_post(logged_in):
 
 def test_logout_sends_an_anonymous_visitor_home(client):
     assert client.get("/accounts/logout/")["Location"] == "/"
+
+
+def test_a_session_s_account_is_read_whole_as_the_orm_reads_it(client, member):
+    """``AccountBackend`` gives the pages the very account ``ModelBackend`` would."""
+    from django.contrib.auth import get_user
+    from django.contrib.auth.backends import ModelBackend
+
+    from wwmaa.authentication import AccountBackend
+
+    client.force_login(member)
+    request = RequestFactory().get("/")
+    request.session = client.session
+
+    read = get_user(request)
+    expected = ModelBackend().get_user(member.pk)
+
+    assert type(read) is type(expected) and read.pk == member.pk
+    for field in type(expected)._meta.concrete_fields:
+        assert getattr(read, field.attname) == getattr(expected, field.attname), field.name
+    assert AccountBackend().get_user(member.pk + 1000) is None
+
+
+def test_a_session_of_an_account_deactivated_or_deleted_since_is_logged_out(
+    client, instructor, other_instructor
+):
+    page = "/my/sessions/"  # for instructors, behind the login
+    client.force_login(instructor)
+    assert client.get(page).status_code == 200
+    instructor.is_active = False
+    instructor.save(update_fields=["is_active"])
+    assert client.get(page)["Location"].startswith("/accounts/login/")
+
+    client.force_login(other_instructor)
+    assert client.get(page).status_code == 200
+    other_instructor.delete()
+    assert client.get(page)["Location"].startswith("/accounts/login/")

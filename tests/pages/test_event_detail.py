@@ -254,3 +254,65 @@ def test_the_query_count_does_not_grow_with_the_sessions(
         response = browser.get(url(event))
     assert response.status_code == 200
     assert response.content.decode().count("data-session-card ") == n
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_the_page_reads_the_sessions_the_orm_would(
+    request, who, event, make_session, member, instructor, django_assert_num_queries
+):
+    """``event_page_sessions`` (SQL compiled once) against the same read through the ORM:
+    the same sessions, order, columns, counts and the caller's own seat and registration."""
+    from sessions_app.api.queries import annotate_sessions
+    from sessions_app.cards import CARD_FIELDS, event_page_sessions
+    from sessions_app.models import TrainingSession
+
+    user = None if who == "anonymous" else request.getfixturevalue(who)
+    other = make_user("other-event-member", Role.MEMBER)
+    elsewhere = Event.objects.create(title="Elsewhere", starts_at=NOW, ends_at=NOW)
+    full = make_session(
+        event=event,
+        title="Full",
+        capacity=1,
+        is_public=True,
+        start_time=NOW + timedelta(minutes=30),
+    )
+    held = make_session(event=event, title="Held", capacity=3, start_time=NOW + timedelta(hours=1))
+    make_session(event=event, title="Archived", archived_at=NOW, is_public=True)
+    make_session(event=elsewhere, title="Other event", is_public=True)
+    make_session(event=event, title="B same time", start_time=NOW + timedelta(hours=2))
+    make_session(
+        event=event, title="A same time", start_time=NOW + timedelta(hours=2), is_public=True
+    )
+    SessionAttendance.objects.create(session=full, user=other, joined_at=NOW)
+    SessionAttendance.objects.create(session=held, user=member, joined_at=NOW)
+    SessionAttendance.objects.create(session=held, user=instructor, joined_at=NOW)  # no seat
+    SessionRegistration.objects.create(session=full, user=member)
+
+    with django_assert_num_queries(1):
+        read = event_page_sessions(user, event, limit=4)
+        assert all(session.event is event for session in read)
+        names = [(s.instructor.username, s.event.title) for s in read]  # no further query
+    fields = [name for name in CARD_FIELDS if not name.startswith("event__")]
+    expected = list(
+        annotate_sessions(TrainingSession.objects.visible_to(user).filter(event=event), user)
+        .only("event", *fields)
+        .not_archived()
+        .order_by("start_time", "title")[:4]
+    )
+
+    assert [s.title for s in read] == [s.title for s in expected]
+    assert names == [(s.instructor.username, s.event.title) for s in expected]
+    for got, want in zip(read, expected, strict=True):
+        assert got.get_deferred_fields() == want.get_deferred_fields()
+        for name in [*(f.split("__")[0] + "_id" if "__" in f else f for f in fields), "event_id"]:
+            assert getattr(got, name) == getattr(want, name), name
+        for name in ("seats_taken", "caller_holds_seat", "caller_registered"):
+            assert getattr(got, name) == getattr(want, name), name
+    if who == "member":
+        assert [(s.title, s.caller_holds_seat, s.caller_registered) for s in read] == [
+            ("Full", False, True),
+            ("Held", True, False),
+            ("A same time", False, False),
+            ("B same time", False, False),
+        ]
+        assert [s.seats_taken for s in read[:2]] == [1, 1]
