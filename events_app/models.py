@@ -18,7 +18,8 @@ class EventQuerySet(MirroredQuerySet):
         return self.filter(is_public=True)
 
     def visible_to(self, user):
-        """Events the user may see: all for members and above, public ones otherwise."""
+        """Events the user may see: all for members and above, public ones otherwise
+        (``Event.is_visible_to`` for one event already read)."""
         from wwmaa import roles
 
         return self if roles.is_member(user) else self.public()
@@ -56,6 +57,12 @@ class Event(MirroredModel):
 
     def __str__(self) -> str:
         return self.title
+
+    def is_visible_to(self, user) -> bool:
+        """Whether ``user`` may see this event: the rule of ``EventQuerySet.visible_to``."""
+        from wwmaa import roles
+
+        return self.is_public or roles.is_member(user)
 
     @property
     def zoneinfo(self) -> ZoneInfo:

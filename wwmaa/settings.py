@@ -117,6 +117,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "wwmaa.User"
 # Django's ModelBackend, reading a session's account with SQL worked out once.
 AUTHENTICATION_BACKENDS = ["wwmaa.authentication.AccountBackend"]
+# Django's database sessions, read with SQL worked out once.
+SESSION_ENGINE = "wwmaa.sessions"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

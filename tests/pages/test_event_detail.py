@@ -316,3 +316,11 @@ def test_the_page_reads_the_sessions_the_orm_would(
             ("B same time", False, False),
         ]
         assert [s.seats_taken for s in read[:2]] == [1, 1]
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_one_event_s_visibility_is_the_querysets(request, who, event, private_event):
+    user = None if who == "anonymous" else request.getfixturevalue(who)
+    for shown in (event, private_event):
+        visible = Event.objects.visible_to(user).filter(pk=shown.pk).exists()
+        assert shown.is_visible_to(user) is visible, shown.title
