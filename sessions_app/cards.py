@@ -234,7 +234,9 @@ def cards_for(
     ]
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass sets each of its twenty fields through
+# object.__setattr__, half again as slow to build, fifty times a page.
+@dataclass(slots=True)
 class CardTexts:
     """The card's strings, as the template used to build them with filters and tags.
 
@@ -314,8 +316,15 @@ def format_local(
     without the template machinery: the same translated names and the same zone
     abbreviation (none for a wall time that is ambiguous or does not exist). ``language``
     is the active one, when the caller knows it already."""
+    return _format_local(instant, zone, year, language or get_language())
+
+
+# The same start times are shown on every page that lists them, in few zones and
+# languages: each is written once per process.
+@functools.lru_cache(maxsize=4096)
+def _format_local(instant: datetime, zone: tzinfo, year: bool, language: str | None) -> str:
     local = instant.astimezone(zone)
-    weekdays, months = _date_names(language or get_language())
+    weekdays, months = _date_names(language)
     return "{} {} {}{}, {:02d}:{:02d} {}".format(
         weekdays[local.weekday()],
         local.day,
