@@ -34,11 +34,11 @@ from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import get_language, ngettext
 
 from events_app.models import Event
-from sessions_app.api.listing import CALLER, SessionRow, caller_id, counted_columns
+from sessions_app.api.listing import CALLER, SessionRow, counted_columns
 from sessions_app.api.queries import annotate_sessions
 from sessions_app.models import SessionStatus, TrainingSession
 from sessions_app.services import JoinDecision, Reason, can_join
-from sessions_app.services.eligibility import Caller
+from sessions_app.services.eligibility import Caller, caller_id
 from wwmaa import roles
 from wwmaa.models import display_name_of
 from wwmaa.rows import Placeholder, compiled_query

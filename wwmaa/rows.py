@@ -7,8 +7,9 @@ every call. ``ModelRows`` works the model's columns and their converters out onc
 database, so a read is one ``execute`` and one ``Model.from_db``: the same instance the
 ORM would build, with the same conversions (SQLite's text timestamps, UUIDs, …).
 
-``CompiledQuery`` does the same for a list: a query compiled once per connection, its
-per-request values (the caller, …) given at each run as placeholders.
+``CompiledQuery`` does the same for a list: a ``values_list`` query compiled once per
+connection, its per-request values (the caller, the event, …) given at each run as
+placeholders.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
-from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
+from django.db.models.query import ValuesListIterable
 
 M = TypeVar("M", bound=Model)
 
@@ -110,66 +111,25 @@ class Placeholder:
 
 
 class CompiledQuery:
-    """A queryset's SQL, compiled once, run as often as needed.
+    """A ``values_list`` query's SQL, compiled once, run as often as needed.
 
     Building and compiling a list's query (computed columns, subqueries, joins) cost more
-    than the database took to run it. ``rows`` (a ``values_list`` query) and ``instances``
-    (a query of model instances) give what iterating the queryset would, converted by
-    Django's own compiler, with each ``Placeholder`` among the parameters replaced by its
-    value for this run.
+    than the database took to run it. ``rows`` gives what iterating the queryset would,
+    converted by Django's own compiler, with each ``Placeholder`` among the parameters
+    replaced by its value for this run.
     """
 
     def __init__(self, queryset: QuerySet) -> None:
-        self.iterable = queryset._iterable_class
-        if self.iterable not in (ValuesListIterable, ModelIterable):
-            raise TypeError("CompiledQuery takes model instances or values_list() tuples.")
-        if queryset._known_related_objects or queryset._prefetch_related_lookups:
-            # What a related manager hands its rows, or what prefetching reads, is not
-            # part of the SQL: the caller's to add.
-            raise TypeError("CompiledQuery takes no related manager or prefetch_related().")
-        self.using = queryset.db
+        if queryset._iterable_class is not ValuesListIterable:
+            raise TypeError("CompiledQuery takes a values_list() query giving tuples.")
         self.compiler = queryset.query.get_compiler(queryset.db)
         try:
             self.sql, self.params = self.compiler.as_sql()
         except EmptyResultSet:
             self.sql, self.params = None, ()
-            return
-        if self.iterable is ModelIterable:
-            # As ModelIterable works them out from the compiled query, on every run.
-            compiler = self.compiler
-            klass_info = compiler.klass_info
-            start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
-            self._model = klass_info["model"]
-            self._model_columns = slice(start, end)
-            self._init_list = [column[0].target.attname for column in compiler.select[start:end]]
-            self._populators = get_related_populators(klass_info, compiler.select, self.using)
-            self._annotations = tuple(compiler.annotation_col_map.items())
 
     def rows(self, values: Mapping[Placeholder, object] | None = None) -> list[tuple]:
-        """The rows of a ``values_list`` query, each placeholder taking its value from
-        ``values``."""
-        if self.iterable is not ValuesListIterable:
-            raise TypeError("rows() reads a values_list() query; instances() the others.")
-        return list(self.compiler.results_iter(results=[self._fetch(values)], tuple_expected=True))
-
-    def instances(self, values: Mapping[Placeholder, object] | None = None) -> list[Model]:
-        """The model instances of the query (with their ``select_related`` objects and
-        annotations), each placeholder taking its value from ``values``."""
-        if self.iterable is not ModelIterable:
-            raise TypeError("instances() reads a query of model instances; rows() the others.")
-        if self.sql is None:
-            return []
-        found = []
-        for row in self.compiler.results_iter(results=[self._fetch(values)]):
-            instance = self._model.from_db(self.using, self._init_list, row[self._model_columns])
-            for populator in self._populators:
-                populator.populate(row, instance)
-            for name, index in self._annotations:
-                setattr(instance, name, row[index])
-            found.append(instance)
-        return found
-
-    def _fetch(self, values: Mapping[Placeholder, object] | None) -> list[tuple]:
+        """The query's rows, each placeholder taking its value from ``values``."""
         if self.sql is None:
             return []
         values = values or {}
@@ -180,7 +140,7 @@ class CompiledQuery:
             rows = cursor.fetchall()
         if compiler.has_extra_select:  # columns only the ordering asked for
             rows = [row[: compiler.col_count] for row in rows]
-        return rows
+        return list(compiler.results_iter(results=[rows], tuple_expected=True))
 
 
 def compiled_query(using: str, build: Callable[..., QuerySet], *args: Hashable) -> CompiledQuery:

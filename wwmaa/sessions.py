@@ -18,6 +18,8 @@ from wwmaa.rows import model_rows
 
 
 class SessionStore(db.SessionStore):
+    """Django's ``db.SessionStore``, with its row read by ``ModelRows``."""
+
     def _get_session_from_db(self):
         try:
             session = model_rows(self.model, router.db_for_read(self.model)).get(

@@ -31,7 +31,7 @@ from django.db.models.expressions import RawSQL
 
 from sessions_app.models import SessionAttendance, SessionRegistration, TrainingSession
 from sessions_app.services import can_join
-from sessions_app.services.eligibility import Caller, seats_taken_sql
+from sessions_app.services.eligibility import Caller, caller_id, seats_taken_sql
 from wwmaa import roles
 from wwmaa.models import display_name_of
 from wwmaa.rows import Placeholder, compiled_query
@@ -228,11 +228,6 @@ def counted_columns(alias: str, caller: int | Placeholder | None) -> dict[str, R
         "caller_holds_seat": _computed(alias, "caller_holds_seat", (caller,), _BOOLEAN),
         "caller_registered": _computed(alias, "caller_registered", (caller,), _BOOLEAN),
     }
-
-
-def caller_id(user) -> int | None:
-    """The id the per-row counts take for ``user``: None for a visitor."""
-    return user.pk if user is not None and user.is_authenticated else None
 
 
 def _values(queryset: QuerySet[TrainingSession], caller: int | Placeholder | None) -> QuerySet:

@@ -153,7 +153,8 @@ def _seat_counts_sql(connection, session: str, instructor: str) -> str:
     )
 
 
-def _caller_id(user):
+def caller_id(user) -> int | None:
+    """The id a query takes for ``user``'s own rows: None for a visitor, whose are none."""
     return user.pk if user is not None and user.is_authenticated else None
 
 
@@ -168,7 +169,7 @@ def seats_now(session: TrainingSession, user) -> tuple[int, bool]:
     sql = f"SELECT {_seat_counts_sql(connection, '%s', '%s')}"
     session_id = TrainingSession._meta.pk.get_db_prep_value(session.pk, connection)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [session_id, session.instructor_id, session_id, _caller_id(user)])
+        cursor.execute(sql, [session_id, session.instructor_id, session_id, caller_id(user)])
         taken, mine = cursor.fetchone()
     return taken, mine > 0
 
@@ -193,7 +194,7 @@ def session_with_seats(session_id, user) -> TrainingSession | None:
         f"FROM {rows.table} WHERE {pk_column} = %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_caller_id(user), rows.sql_value(opts.pk.name, session_id)])
+        cursor.execute(sql, [caller_id(user), rows.sql_value(opts.pk.name, session_id)])
         row = cursor.fetchone()
     if row is None:
         return None
