@@ -370,6 +370,7 @@ READERS = {
     "seats_now",
     "session_with_seats",
     "seats_taken_sql",  # SQL text for queries of their own
+    "caller_id",  # the id a query takes for the caller
     "room_role",
     "status_conflict",
     "validate_session_input",
