@@ -168,7 +168,7 @@ _TEXT, _INTEGER, _BOOLEAN = TextField(), IntegerField(), BooleanField()
 def _computed_sql(alias: str) -> dict[str, str]:
     """The SQL of each column computed in the database ``alias``, by name.
 
-    The per-row counts are those of ``sessions_app.api.queries.annotate_sessions``:
+    The per-row counts (also what ``sessions_app.api.queries.annotate_sessions`` adds):
     attendance rows of people other than the instructor, and whether the session is among
     those the caller holds a seat in, or registered for (the caller's id is their one
     parameter; ``NULL`` for a visitor matches no row). Those two read the caller's rows
@@ -220,9 +220,9 @@ def session_values(queryset: QuerySet[TrainingSession], user) -> QuerySet:
 
 
 def counted_columns(alias: str, caller: int | Placeholder | None) -> dict[str, RawSQL]:
-    """``seats_taken``, ``caller_holds_seat`` and ``caller_registered`` (those of
-    ``annotate_sessions``) as SQL of ``_computed_sql``, for the caller whose id is
-    ``caller`` (None: a visitor, who holds and registered nothing)."""
+    """``seats_taken``, ``caller_holds_seat`` and ``caller_registered`` as SQL of
+    ``_computed_sql``, for the caller whose id is ``caller`` (None: a visitor, who holds
+    and registered nothing): the lists', and ``annotate_sessions``' for every other page."""
     return {
         "seats_taken": _computed(alias, "seats_taken", (), _INTEGER),
         "caller_holds_seat": _computed(alias, "caller_holds_seat", (caller,), _BOOLEAN),
