@@ -337,7 +337,7 @@ class Senders:
     so the calls of different rows may overlap; a row's own calls are made one after the
     other, on one thread, by the worker that holds its lease. Sender threads only talk
     HTTP, each with a client (an HTTP session) of its own; everything that touches the
-    database stays on the caller's thread. Use as a context manager (``close``).
+    database stays on the caller's thread. ``close`` it when done.
     """
 
     def __init__(self, client: ZeroDBClient, threads: int = 1):
@@ -356,12 +356,6 @@ class Senders:
                 thread_name_prefix="zerodb-send",
                 initializer=lambda: setattr(self._local, "client", free.get()),
             )
-
-    def __enter__(self) -> Senders:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def start(self, claim: _Claim, obj: Any) -> Future:
         """Start the calls for ``obj`` (None: the row is gone); the future says how they
