@@ -228,7 +228,7 @@ def test_a_postgres_database_url_selects_postgresql():
     )
 
     database = settings["DATABASE"]
-    assert database["ENGINE"] == "django.db.backends.postgresql"
+    assert database["ENGINE"] == "wwmaa.postgresql"
     assert (database["HOST"], database["PORT"], database["NAME"]) == (
         "db.internal",
         5433,

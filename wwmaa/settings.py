@@ -111,6 +111,9 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;",
     }
     _database["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+if _database["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend with psycopg's compiled timestamp loader (wwmaa/postgresql/base.py).
+    _database["ENGINE"] = "wwmaa.postgresql"
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -68,6 +68,7 @@ from sessions_app.storage.client import (
 )
 from sessions_app.storage.fieldmap import TABLES, TableSpec
 from sessions_app.storage.models import OutboxEntry, OutboxState, RowMapping
+from wwmaa.values_table import values_table
 
 logger = logging.getLogger(__name__)
 
@@ -407,7 +408,7 @@ def _rows_q(keys: Iterable[tuple[str, Any]]) -> Q:
         by_table[table].append(object_id)
     q = Q(pk__in=[])
     for table, ids in by_table.items():
-        q |= Q(table=table, object_id__in=ids)
+        q |= Q(table=table, object_id__any_of=ids)
     return q
 
 
@@ -455,10 +456,12 @@ def _lease_and_claim_batch(rows: list[tuple[str, Any]], token: str, now: datetim
                 .order_by("pk")
             }
             others = [m.pk for m in locked.values()]
-            won = RowMapping.objects.filter(free, pk__in=others).update(**lease) if others else 0
+            won = (
+                RowMapping.objects.filter(free, pk__any_of=others).update(**lease) if others else 0
+            )
             if won != len(others):
                 # A database without those locks: keep the rows we did lease.
-                leased = RowMapping.objects.filter(pk__in=others, lease_token=token)
+                leased = RowMapping.objects.filter(pk__any_of=others, lease_token=token)
                 ours = set(leased.values_list("pk", flat=True))
                 locked = {k: m for k, m in locked.items() if m.pk in ours}
             for mapping in locked.values():
@@ -473,7 +476,7 @@ def _lease_and_claim_batch(rows: list[tuple[str, Any]], token: str, now: datetim
             claimable.select_for_update(skip_locked=True).values_list("pk", "table", "object_id")
         )
         OutboxEntry.objects.filter(
-            pk__in=[pk for pk, _, _ in entries], state=OutboxState.PENDING
+            pk__any_of=[pk for pk, _, _ in entries], state=OutboxState.PENDING
         ).update(claimed_by=token)
         counts: dict[tuple[str, Any], int] = defaultdict(int)
         for _, table, object_id in entries:
@@ -501,24 +504,26 @@ def _make_maps(
     workers until the transaction commits. In memory their ``needs_lookup`` is False, as
     it was before the mark (see ``_premark``). Hand-written SQL: the ORM's ``bulk_create``
     cannot say which rows it skipped (``ON CONFLICT … RETURNING``: PostgreSQL, and SQLite
-    since 3.35).
+    since 3.35). The keys come as one table (``values_table``).
     """
     connection = connections[RowMapping.objects.db]
     quote = connection.ops.quote_name
     opts = RowMapping._meta
     names = ("table", "object_id", "needs_lookup", "lease_token", "lease_until")
     fields = [opts.get_field(name) for name in names]
-    params: list[Any] = []
-    for table, object_id in keys:
-        values = (table, object_id, True, token, until)
-        params += [f.get_db_prep_save(v, connection) for f, v in zip(fields, values, strict=True)]
-    row = f"({', '.join(['%s'] * len(fields))})"
+    marks = [
+        f.get_db_prep_save(v, connection)
+        for f, v in zip(fields[2:], (True, token, until), strict=True)
+    ]
+    new, keys_params = values_table(connection, fields[:2], keys, "new", ("t", "o"))
+    params = marks + keys_params
     columns = ", ".join(quote(f.column) for f in fields)
     table_column, id_column = (quote(f.column) for f in fields[:2])
     # Only quoted names from the model's meta are formatted in; every value is a parameter.
+    # ``WHERE true``: SQLite reads an upsert's ``ON`` after ``FROM`` as a join's without it.
     sql = (
         f"INSERT INTO {quote(opts.db_table)} ({columns}) "  # noqa: S608
-        f"VALUES {', '.join([row] * len(keys))} "
+        f"SELECT new.t, new.o, %s, %s, %s FROM {new} WHERE true "
         f"ON CONFLICT ({table_column}, {id_column}) DO NOTHING "
         f"RETURNING {quote(opts.pk.column)}, {table_column}, {id_column}"
     )
@@ -569,7 +574,7 @@ def _premark(claims: list[_Claim]) -> None:
     ]
     if not inserts:
         return
-    RowMapping.objects.filter(pk__in=[c.mapping.pk for c in inserts]).update(needs_lookup=True)
+    RowMapping.objects.filter(pk__any_of=[c.mapping.pk for c in inserts]).update(needs_lookup=True)
     for claim in inserts:
         claim.marked = True
 
@@ -580,37 +585,36 @@ def _save_maps(claims: list[_Claim], *, synced: bool) -> set[int]:
     Only maps still leased by the claims' token are written; returns their pks (the rows
     whose lease was lost are not among them). Hand-written SQL: the ORM's ``bulk_update``
     spends longer building its ``CASE`` than the database running it, and cannot say
-    which rows it changed (``RETURNING``: PostgreSQL, and SQLite since 3.35).
+    which rows it changed (``RETURNING``: PostgreSQL, and SQLite since 3.35). The new
+    values come as one table (``values_table``: three array parameters on PostgreSQL).
     """
     connection = connections[RowMapping.objects.db]
     quote = connection.ops.quote_name
     opts = RowMapping._meta
     column = {name: quote(opts.get_field(name).column) for name in _MAP_FIELDS}
     pk = quote(opts.pk.column)
-    whens = " ".join(["WHEN %s THEN %s"] * len(claims))
+    fields = [opts.pk, opts.get_field("row_id"), opts.get_field("needs_lookup")]
+    rows = [(c.mapping.pk, c.mapping.row_id, c.mapping.needs_lookup) for c in claims]
+    saved_maps, maps_params = values_table(connection, fields, rows, "saved", ("pk", "r", "n"))
     sets = [
-        f"{column['row_id']} = CASE {pk} {whens} END",
-        f"{column['needs_lookup']} = CASE {pk} {whens} END",
+        f"{column['row_id']} = saved.r",
+        f"{column['needs_lookup']} = saved.n",
         f"{column['lease_token']} = NULL",
         f"{column['lease_until']} = NULL",
     ]
     params: list[Any] = []
-    for name in ("row_id", "needs_lookup"):
-        field = opts.get_field(name)
-        for claim in claims:
-            value = getattr(claim.mapping, name)
-            params += [claim.mapping.pk, field.get_db_prep_save(value, connection)]
     if synced:
         sets.append(f"{column['synced_at']} = %s")
         field = opts.get_field("synced_at")
         params.append(field.get_db_prep_save(claims[0].now, connection))
-    marks = ", ".join(["%s"] * len(claims))
-    params += [claim.mapping.pk for claim in claims]
+    params += maps_params
     params.append(claims[0].token)
+    table = quote(opts.db_table)
     # Only quoted names from the model's meta are formatted in; every value is a parameter.
     sql = (
-        f"UPDATE {quote(opts.db_table)} SET {', '.join(sets)} "  # noqa: S608
-        f"WHERE {pk} IN ({marks}) AND {column['lease_token']} = %s RETURNING {pk}"
+        f"UPDATE {table} SET {', '.join(sets)} FROM {saved_maps} "  # noqa: S608
+        f"WHERE {table}.{pk} = saved.pk AND {table}.{column['lease_token']} = %s "
+        f"RETURNING {table}.{pk}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -659,7 +663,7 @@ def _settle(sent: list[_Claim]) -> dict[int, Outcome]:
             c.mapping.pk for c in ours if c.mapping.row_id is None and not c.mapping.needs_lookup
         ]
         if gone:  # deleted everywhere: forget the rows
-            RowMapping.objects.filter(pk__in=gone, lease_token__isnull=True).delete()
+            RowMapping.objects.filter(pk__any_of=gone, lease_token__isnull=True).delete()
     for claim in ours:
         results[id(claim)] = _outcome(claim, DELIVERED)
     return results

@@ -212,7 +212,7 @@ class TableSpec:
         if self.name == TRAINING_SESSIONS:
             queryset = queryset.annotate(mirrored_attendance_count=Count("attendance"))
         if ids is not None:
-            queryset = queryset.filter(pk__in=list(ids))
+            queryset = queryset.filter(pk__any_of=list(ids))
         return queryset.order_by("pk")
 
     def load(self, object_id: Any) -> models.Model | None:
