@@ -21,6 +21,7 @@ row with the values read and the caller's role worked out once for the list.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -31,7 +32,7 @@ from django.db.models.expressions import RawSQL
 
 from sessions_app.models import SessionAttendance, SessionRegistration, TrainingSession
 from sessions_app.services import can_join
-from sessions_app.services.eligibility import Caller, caller_id, seats_taken_sql
+from sessions_app.services.eligibility import Caller, JoinDecision, caller_id, seats_taken_sql
 from wwmaa import roles
 from wwmaa.models import display_name_of
 from wwmaa.rows import Placeholder, compiled_query
@@ -152,13 +153,28 @@ def utc_iso(value: datetime | None) -> str | None:
     return value.isoformat()[:-6] + "Z"  # without its "+00:00"
 
 
-def _all_text(values: list | None) -> bool:
-    return values is not None and all(type(value) is str for value in values)
+def decision_json(decision: JoinDecision) -> dict[str, Any]:
+    """A ``can_join`` answer as ``CanJoinSerializer`` writes it (``can_join_data``)."""
+    return {
+        "can_join": decision.can_join,
+        "reason": decision.reason,
+        "message": decision.message,
+        "opens_at": utc_iso(decision.opens_at),
+        "seats_left": decision.seats_left,
+    }
 
 
-def _as_text(values: list | None) -> list | None:
-    # As the serializer's ListField of CharField writes a list that holds other values.
-    return None if values is None else [None if v is None else str(v) for v in values]
+def _tags(text: str | None) -> list | None:
+    """The tags column read as JSON text, as the serializer's ListField of CharField
+    writes it (values that are not text, as text)."""
+    if text is None:
+        return None
+    if text == "[]":
+        return []
+    values = json.loads(text)
+    if values is None or all(type(value) is str for value in values):
+        return values
+    return [None if v is None else str(v) for v in values]
 
 
 _TEXT, _INTEGER, _BOOLEAN = TextField(), IntegerField(), BooleanField()
@@ -195,6 +211,8 @@ def _computed_sql(alias: str) -> dict[str, str]:
         name: UTC_TEXT[connection.vendor].format(column=column(TrainingSession, name))
         for name in TIMESTAMPS
     }
+    # The JSON text itself, decoded by ``_tags`` (an empty list, most rows, without it).
+    sql["tags"] = f"CAST({column(TrainingSession, 'tags')} AS text)"
     sql["seats_taken"] = seats_taken_sql(
         connection, column(TrainingSession, "id"), column(TrainingSession, "instructor")
     )
@@ -203,15 +221,26 @@ def _computed_sql(alias: str) -> dict[str, str]:
     return sql
 
 
+class _Computed(RawSQL):
+    """A column of ``_computed_sql``, read as the driver gives it.
+
+    Every one is text, a count or a boolean, which the drivers already give as Python
+    values: Django's per-row conversion of an ``IntegerField`` expression (``int()`` of
+    an int) is left out. A database's own converters stay (SQLite's 0/1 booleans).
+    """
+
+    convert_value = staticmethod(RawSQL._convert_value_noop)
+
+
 def _computed(alias: str, name: str, params: tuple, output_field) -> RawSQL:
     # The SQL is _computed_sql's: quoted names from the models' meta, values as parameters.
-    return RawSQL(_computed_sql(alias)[name], params, output_field=output_field)  # noqa: S611
+    return _Computed(_computed_sql(alias)[name], params, output_field=output_field)
 
 
 @functools.cache
-def _timestamp_columns(alias: str) -> dict[str, RawSQL]:
+def _text_columns(alias: str) -> dict[str, RawSQL]:
     # Without parameters, so shared by every request (each query resolves its own copy).
-    return {name: _computed(alias, name, (), _TEXT) for name in TIMESTAMPS}
+    return {name: _computed(alias, name, (), _TEXT) for name in (*TIMESTAMPS, "tags")}
 
 
 def session_values(queryset: QuerySet[TrainingSession], user) -> QuerySet:
@@ -232,7 +261,7 @@ def counted_columns(alias: str, caller: int | Placeholder | None) -> dict[str, R
 
 def _values(queryset: QuerySet[TrainingSession], caller: int | Placeholder | None) -> QuerySet:
     alias = queryset.db
-    computed = {**_timestamp_columns(alias), **counted_columns(alias, caller)}
+    computed = {**_text_columns(alias), **counted_columns(alias, caller)}
     return queryset.values_list(*(computed.get(name, name) for name in COLUMNS))
 
 
@@ -377,16 +406,10 @@ class _RowWriter:
             "chat_enabled": chat_enabled,
             "is_public": is_public,
             "members_only": members_only,
-            "tags": tags if _all_text(tags) else _as_text(tags),
+            "tags": _tags(tags),
             "archived_at": iso_text(archived_at),
             "created_at": iso_text(created_at),
             "updated_at": iso_text(updated_at),
-            "can_join": {
-                "can_join": decision.can_join,
-                "reason": decision.reason,
-                "message": decision.message,
-                "opens_at": utc_iso(decision.opens_at),
-                "seats_left": decision.seats_left,
-            },
+            "can_join": decision_json(decision),
             "registered": bool(caller_registered),
         }

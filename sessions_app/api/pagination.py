@@ -54,7 +54,8 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
         that fits in one page, most often). A page followed by more rows, or one past the
         end, is counted with a query, on ``counted`` when given: the same rows without
         what only shapes each of them (per-row counts, joined columns), which makes the
-        count cheaper to build and to run.
+        count cheaper to build and to run. ``counted`` may be a function that builds them,
+        called only then.
         """
         self.request = request
         self.limit = self.get_limit(request)
@@ -64,6 +65,8 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
         if len(rows) <= self.limit and (rows or self.offset == 0):
             self.count = self.offset + len(rows)
         else:
+            if callable(counted):
+                counted = counted()
             self.count = self.get_count(queryset if counted is None else counted)
         if self.count > self.limit and self.template is not None:
             self.display_page_controls = True

@@ -19,6 +19,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from sessions_app.api.listing import decision_json
 from sessions_app.models import SessionAttendance, SessionRegistration, TrainingSession
 from sessions_app.services import JoinDecision, Reason, can_join
 from sessions_app.services.validation import SESSION_INPUT_FIELDS
@@ -334,17 +335,16 @@ class JoinResultSerializer(serializers.Serializer):
     )
 
 
-# One instance of each for the process, for every session's ``can_join`` and the join's
-# answers: a new serializer deep-copies (and a model serializer first builds) its fields,
-# which costs ten times the answer itself. They keep no state between calls: no context,
-# nothing validated.
-_CAN_JOIN = CanJoinSerializer()
+# One instance for the process, for every join's answer: a new serializer deep-copies
+# (and a model serializer first builds) its fields, which costs ten times the answer
+# itself. It keeps no state between calls: no context, nothing validated.
 _JOIN_RESULT = JoinResultSerializer()
 
 
 def can_join_data(decision: JoinDecision) -> dict[str, Any]:
-    """The ``can_join`` answer, as ``CanJoinSerializer(decision).data`` gives it."""
-    return _CAN_JOIN.to_representation(decision)
+    """The ``can_join`` answer, as ``CanJoinSerializer(decision).data`` gives it, written
+    as the lists write it (every refused join answers with one)."""
+    return decision_json(decision)
 
 
 def join_result_data(result) -> dict[str, Any]:

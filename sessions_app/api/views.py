@@ -274,7 +274,8 @@ class TrainingSessionViewSet(viewsets.GenericViewSet):
         # SessionSerializer's JSON, written from the columns it shows (see ``listing``);
         # a page that is not the last is counted on the sessions alone, without the
         # per-row counts. ``rows``: ``queryset``'s rows when read otherwise than by
-        # ``session_values``.
+        # ``session_values``; ``queryset`` may then be a function that builds it, called
+        # only for that count.
         user = self.request.user
         if rows is None:
             rows = listing.session_values(queryset, user)
@@ -284,17 +285,20 @@ class TrainingSessionViewSet(viewsets.GenericViewSet):
     # -- collection --
 
     def list(self, request: Request) -> Response:
-        visible = TrainingSession.objects.visible_to(request.user)
+        def visible():
+            return TrainingSession.objects.visible_to(request.user)
+
         # With our one filter backend and no filter named, the list is the filter set's
-        # unfiltered one, whose SQL is compiled once (listing.UnfilteredRows).
+        # unfiltered one, whose SQL is compiled once (listing.UnfilteredRows); its
+        # queryset is built only to count a page that is not the last.
         if self.filter_backends == [filters.FilterBackend] and filters.names_no_filter(
             request, filters.SessionFilter
         ):
             return self._session_page(
-                filters.SessionFilter.unfiltered(visible),
+                lambda: filters.SessionFilter.unfiltered(visible()),
                 rows=listing.UnfilteredRows(request.user),
             )
-        return self._session_page(self.filter_queryset(visible))
+        return self._session_page(self.filter_queryset(visible()))
 
     @extend_schema(
         summary="Upcoming sessions",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connections
@@ -51,9 +51,13 @@ class JoinDecision:
     seats_left: int | None = None
 
     def as_dict(self) -> dict:
-        data = asdict(self)
-        data["opens_at"] = self.opens_at.isoformat() if self.opens_at else None
-        return data
+        return {
+            "can_join": self.can_join,
+            "reason": self.reason,
+            "message": self.message,
+            "opens_at": self.opens_at.isoformat() if self.opens_at else None,
+            "seats_left": self.seats_left,
+        }
 
 
 @dataclass(frozen=True)
