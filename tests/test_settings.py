@@ -26,6 +26,7 @@ SETTINGS_VARIABLES = {
     "CSRF_TRUSTED_ORIGINS",
     "DATABASE_URL",
     "DB_CONN_MAX_AGE",
+    "DB_PREPARE_THRESHOLD",
     "DEBUG",
     "DEFAULT_FROM_EMAIL",
     "DJANGO_SETTINGS_MODULE",
@@ -235,7 +236,27 @@ def test_a_postgres_database_url_selects_postgresql():
         "wwmaa_live",
     )
     assert (database["USER"], database["PASSWORD"]) == ("wwmaa", "s3cret")
-    assert "OPTIONS" not in database or "transaction_mode" not in database["OPTIONS"]
+    assert "transaction_mode" not in database["OPTIONS"]
+    # Server-side binding, and psycopg's prepared statements after five runs of a query.
+    assert database["OPTIONS"] == {"server_side_binding": True, "prepare_threshold": 5}
+
+
+@pytest.mark.parametrize(("value", "threshold"), [("0", None), ("1", 1), ("20", 20)])
+def test_prepared_statements_follow_db_prepare_threshold(value, threshold):
+    settings = settings_with(
+        SECRET_KEY="k", DATABASE_URL="postgres://db.internal/wwmaa", DB_PREPARE_THRESHOLD=value
+    )
+
+    assert settings["DATABASE"]["OPTIONS"]["prepare_threshold"] == threshold
+
+
+@pytest.mark.parametrize("value", ["-1", "often"])
+def test_a_bad_db_prepare_threshold_is_refused(value):
+    error = refused(
+        SECRET_KEY="k", DATABASE_URL="postgres://db.internal/wwmaa", DB_PREPARE_THRESHOLD=value
+    )
+
+    assert "DB_PREPARE_THRESHOLD" in error
 
 
 def test_with_nothing_set_the_settings_are_a_laptops():
