@@ -37,11 +37,12 @@ from wwmaa import roles
 from wwmaa.models import display_name_of
 from wwmaa.rows import Placeholder, compiled_query
 
-# A timestamp column as ISO 8601 text in UTC, without an offset. Read this way,
-# PostgreSQL's timestamps skip the ``timestamptz`` loader Django installs for psycopg 3,
-# which parses in pure Python (Django ticket #36960): on a page of a hundred sessions it
-# cost more than the query itself. SQLite stores this text already (Django writes
-# ``YYYY-MM-DD HH:MM:SS[.ffffff]`` in UTC).
+# A timestamp column as ISO 8601 text in UTC, without an offset: the answer writes text,
+# so most timestamps are never parsed (``iso_text`` rewrites them). Written when Django's
+# pure-Python ``timestamptz`` loader (Django ticket #36960) cost more on a page of a
+# hundred sessions than the query itself. ``wwmaa.postgresql`` now reads timestamps with
+# psycopg's compiled loader; the text was kept, not measured again against instants.
+# SQLite stores this text already (Django writes ``YYYY-MM-DD HH:MM:SS[.ffffff]`` in UTC).
 UTC_TEXT = {
     "postgresql": "to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')",
     "sqlite": "CAST({column} AS text)",
