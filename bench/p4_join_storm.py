@@ -112,10 +112,13 @@ def run() -> None:
 
         figures = []
         with common.gunicorn(env, workers=args.workers) as address:
-            # Every worker imports, connects to PostgreSQL and warms its caches first.
+            # Every worker imports, connects to PostgreSQL and warms its caches first: a
+            # whole storm on a session of its own, so that both ways through a join
+            # (admitted, refused) have run often enough in every worker for its queries
+            # to be prepared (DB_PREPARE_THRESHOLD), as on a server that has been up a while.
             storm(address, [("GET", "/healthz", {})] * 50)
             warm = f"/api/training/sessions/{warmup.pk}/join"
-            storm(address, [("POST", warm, token) for token in tokens[:20]])
+            storm(address, [("POST", warm, token) for token in tokens])
             for session in rounds:
                 health = storm(address, [("GET", "/healthz", {})] * MEMBERS)
                 joins = storm(
