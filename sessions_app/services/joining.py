@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from sessions_app.models import (
@@ -24,13 +24,16 @@ from sessions_app.rooms import JoinCredentials, RoomProviderError, RoomRole, get
 from sessions_app.services import rooms as room_service
 from sessions_app.services.eligibility import (
     MESSAGES,
+    Caller,
     JoinDecision,
     Reason,
     can_join,
     seats_now,
+    seats_taken_sql,
     session_with_seats,
 )
 from sessions_app.services.errors import Conflict, LoginRequired, RoomNotReady, SessionError
+from sessions_app.storage.tracking import queue_saved
 from wwmaa import roles
 from wwmaa.rows import model_rows
 
@@ -114,22 +117,25 @@ def join_session(user, session_id, *, now: datetime | None = None) -> JoinResult
         )
         if session is None:  # deleted since it was read
             raise TrainingSession.DoesNotExist("No such session.")
-        # A statement of its own after the lock was granted, so it sees every seat taken
-        # by the joins that held the lock before this one.
-        taken, holds = seats_now(session, user)
+        # The seats are counted by a statement of its own after the lock was granted, so
+        # it sees every seat taken by the joins that held the lock before this one.
+        taken, holds, seat = _count_and_take_seat(session, user, now)
         decision = can_join(session, user, now=now, taken=taken, user_holds_seat=holds)
         if not decision.can_join:
-            raise JoinRefused(decision)
+            raise JoinRefused(decision)  # a seat taken above goes with the rollback
         rejoined = holds
-        attendance = None
-        if holds:
+        attendance = seat
+        if attendance is None and holds:
             attendance = (
                 SessionAttendance.objects.select_for_update()
                 .filter(session=session, user=user)
                 .first()
             )
         previous_left_at = attendance.left_at if attendance is not None else None
-        if attendance is None:
+        if seat is not None:
+            queue_saved(seat, created=True, using=seat._state.db)
+            opened_segment = True
+        elif attendance is None:
             attendance = SessionAttendance.objects.create(
                 session=session, user=user, **present_from(now)
             )
@@ -144,6 +150,59 @@ def join_session(user, session_id, *, now: datetime | None = None) -> JoinResult
             _undo_join(attendance, created=not rejoined, previous_left_at=previous_left_at)
         raise _room_not_ready(decision) from exc
     return JoinResult(session, attendance, credentials, rejoined)
+
+
+def _count_and_take_seat(
+    session: TrainingSession, user, now: datetime
+) -> tuple[int, bool, SessionAttendance | None]:
+    """Under the session's row lock: the seats taken and whether ``user`` holds one
+    (``seats_now``) and, on PostgreSQL, ``user``'s new seat taken in the same statement
+    when every rule lets them in. The new row, or None (a rejoin, a refusal, SQLite).
+
+    Every rule but the seats is judged first on the locked row; the statement then
+    counts (its snapshot is taken after the lock was granted) and inserts the row only
+    when the user holds no seat and one is free (the instructor needs none free): the
+    seat rule of ``can_join``. The caller judges again with the counts, and a seat taken
+    for a join refused after all goes with the transaction's rollback, so the statement
+    can never let more people in than ``can_join`` does. It saves a round trip while the
+    lock is held: in a storm of joins every admission holds it in turn, and each round
+    trip then delays every join queued behind it (BENCHMARKS.md, P4).
+    """
+    connection = connections[SessionAttendance.objects.db]
+    others = can_join(session, user, now=now, taken=0, user_holds_seat=True)
+    if connection.vendor != "postgresql" or not others.can_join:
+        return (*seats_now(session, user), None)
+    seat = SessionAttendance(session=session, user=user, **present_from(now))
+    seat.created_at = seat.updated_at = timezone.now()
+    opts = SessionAttendance._meta
+    quote = connection.ops.quote_name
+    table = quote(opts.db_table)
+    session_column = f"{table}.{quote(opts.get_field('session').column)}"
+    user_column = f"{table}.{quote(opts.get_field('user').column)}"
+    fields = opts.concrete_fields
+    columns = ", ".join(quote(field.column) for field in fields)
+    values = [field.get_db_prep_save(getattr(seat, field.attname), connection) for field in fields]
+    # Only quoted names from the model's meta are formatted in; every value is a parameter.
+    sql = (
+        f"WITH counted AS (SELECT ({seats_taken_sql(connection, '%s', '%s')}) AS taken, "  # noqa: S608
+        f"EXISTS (SELECT 1 FROM {table} WHERE {session_column} = %s AND {user_column} = %s) "
+        f"AS holds), "
+        f"added AS (INSERT INTO {table} ({columns}) SELECT {', '.join(['%s'] * len(fields))} "
+        f"FROM counted WHERE NOT counted.holds AND (%s OR counted.taken < %s) "
+        f"ON CONFLICT DO NOTHING RETURNING 1) "
+        f"SELECT counted.taken, counted.holds, EXISTS (SELECT 1 FROM added) FROM counted"
+    )
+    session_id = opts.get_field("session").get_db_prep_save(session.pk, connection)
+    unlimited = session.capacity is None or Caller.of(user).owns(session)
+    params = [session_id, session.instructor_id, session_id, user.pk, *values]
+    params += [unlimited, session.capacity]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        taken, holds, inserted = cursor.fetchone()
+    if not inserted:
+        return taken, holds, None
+    seat._state.adding, seat._state.db = False, connection.alias
+    return taken, False, seat
 
 
 def _decide(session: TrainingSession, user, now: datetime) -> JoinDecision:

@@ -17,7 +17,9 @@ The blocks are ``atomic(savepoint=False)``, like Django's own ``save()`` and ``u
 an error marks the caller's transaction for rollback, so the change and its entry commit
 together or not at all, without a savepoint round trip per write.
 
-Raw SQL and ``_base_manager.update()`` bypass this; nothing in the app uses either.
+Raw SQL and ``_base_manager.update()`` bypass this. The one raw write of a mirrored row,
+a join's seat taken in one statement (``sessions_app.services.joining``), queues it with
+``queue_saved`` in its transaction.
 """
 
 from __future__ import annotations
@@ -139,14 +141,25 @@ class MirroredModel(models.Model):
         created = self._state.adding
         with transaction.atomic(using=using, savepoint=False):
             super().save(*args, **kwargs)
-            table = _table(type(self))
-            rows = [(table, self.pk)]
-            if created:
-                rows += outbox.parents_of(table, [self])
-            outbox.enqueue(rows, OutboxOp.CREATE if created else OutboxOp.UPDATE, using=using)
+            queue_saved(self, created=created, using=using)
         return None
 
     save.alters_data = True
+
+
+def queue_saved(obj: MirroredModel, *, created: bool, using: str) -> None:
+    """Queue ``obj``'s row (and, when it was just created, the parents that count it).
+
+    ``save()`` calls it; so does a write by hand-written SQL of a mirrored row, inside
+    the transaction of that write. Does nothing when the mirror is off.
+    """
+    if not outbox.is_enabled():
+        return
+    table = _table(type(obj))
+    rows = [(table, obj.pk)]
+    if created:
+        rows += outbox.parents_of(table, [obj])
+    outbox.enqueue(rows, OutboxOp.CREATE if created else OutboxOp.UPDATE, using=using)
 
 
 def _queue_deleted(sender, instance, using, **kwargs) -> None:
