@@ -1,10 +1,12 @@
 """``field__any_of=[…]``: ``IN`` a list of values, bound as one array on PostgreSQL.
 
-Django binds each value of an ``__in`` list as a parameter of its own: psycopg quotes
-each in Python (client-side binding, about 3 µs apiece) and PostgreSQL plans each. The
-outbox drain filters by lists of 200 ids several times a batch; there ``any_of`` writes
-``column = ANY(%s::type[])``, one parameter, and every other database gets ``__in``'s
-``IN (…)``. Only for a list of plain values of a concrete, non-relational field.
+Django binds each value of an ``__in`` list as a parameter of its own, which psycopg
+quotes in Python under client-side binding (about 3 µs apiece) and PostgreSQL parses and
+plans under either binding; a query with a list of another length is another statement
+to prepare. The outbox drain filters by lists of 200 ids several times a batch; there
+``any_of`` writes ``column = ANY(%s::type[])``, one parameter, and every other database
+gets ``__in``'s ``IN (…)``. Only for a list of plain values of a concrete,
+non-relational field.
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@
 SELECT``, ``UPDATE … FROM``):
 
 * PostgreSQL: ``unnest(%s::uuid[], %s::varchar(40)[]) AS v(a, b)``, one array
-  parameter a column. psycopg binds each parameter in Python (Django's client-side
-  binding), about 3 µs apiece, and PostgreSQL plans each one: a 200-row, 5-column
-  ``VALUES`` list spent 3 ms binding alone.
+  parameter a column. Each parameter costs: with Django's default client-side binding
+  psycopg quotes it in Python, about 3 µs apiece (a 200-row, 5-column ``VALUES`` list
+  spent 3 ms binding alone), and with either binding PostgreSQL parses and plans it.
 * SQLite: ``(SELECT column1 AS a, column2 AS b FROM (VALUES (%s, %s), …)) AS v``.
 """
 
