@@ -10,6 +10,7 @@ never Playwright's own download. Screenshots for people to look at are saved und
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -54,8 +55,39 @@ def browser() -> Iterator:
             chromium.close()
 
 
+class InFlight:
+    """How many requests the live server is answering right now.
+
+    The pages a test leaves open keep asking the server (a session page's status, a
+    room's heartbeat) until the browser context is closed, and a request the server is
+    still answering then would hold table locks while the test's database is flushed:
+    PostgreSQL saw the two deadlock. The server's application is wrapped once to count.
+    """
+
+    def __init__(self, httpd) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+        self._app = httpd.get_app()
+        httpd.set_app(self)
+
+    def __call__(self, environ, start_response):
+        with self._lock:
+            self.count += 1
+        try:
+            # Django builds the whole answer here (no streaming responses in these pages).
+            return self._app(environ, start_response)
+        finally:
+            with self._lock:
+                self.count -= 1
+
+
+@pytest.fixture(scope="session")
+def in_flight(live_server) -> InFlight:
+    return InFlight(live_server.thread.httpd)
+
+
 @pytest.fixture
-def context(browser, live_server) -> Iterator:
+def context(browser, live_server, in_flight) -> Iterator:
     """A fresh browser profile (cookies, storage) per test."""
     context = browser.new_context(
         base_url=live_server.url, viewport={"width": 1280, "height": 900}, locale="en-GB"
@@ -63,6 +95,8 @@ def context(browser, live_server) -> Iterator:
     context.set_default_timeout(10_000)
     yield context
     context.close()
+    # Before the database is flushed: nothing the closed pages asked is still running.
+    wait_until(lambda: in_flight.count == 0, timeout=10, what="the server answered the pages")
 
 
 @pytest.fixture
