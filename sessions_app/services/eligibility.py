@@ -137,11 +137,12 @@ def seats_taken_sql(connection, session: str, instructor: str) -> str:
     )
 
 
-def _seat_counts_sql(connection, session: str, instructor: str) -> str:
+def seat_counts_sql(connection, session: str, instructor: str) -> str:
     """Two columns, ``seats_taken`` (``seats_taken_sql``) and ``caller_seats`` (the
     caller's own attendance rows), for the session whose pk is the SQL ``session`` and
     whose instructor is ``instructor``. The caller's id is a parameter (``%s``) after
-    those of ``session`` and ``instructor``, if they are parameters too.
+    those of ``session`` and ``instructor``, if they are parameters too. What a join
+    counts (``seats_now``, ``session_with_seats``, the seat a join takes in one statement).
 
     Only quoted names from the model's meta are formatted in; every value is a parameter.
     """
@@ -170,7 +171,7 @@ def seats_now(session: TrainingSession, user) -> tuple[int, bool]:
     than the database takes to answer it.
     """
     connection = connections[SessionAttendance.objects.db]
-    sql = f"SELECT {_seat_counts_sql(connection, '%s', '%s')}"
+    sql = f"SELECT {seat_counts_sql(connection, '%s', '%s')}"
     session_id = TrainingSession._meta.pk.get_db_prep_value(session.pk, connection)
     with connection.cursor() as cursor:
         cursor.execute(sql, [session_id, session.instructor_id, session_id, caller_id(user)])
@@ -194,7 +195,7 @@ def session_with_seats(session_id, user) -> TrainingSession | None:
     instructor = f"{rows.table}.{quote(opts.get_field('instructor').column)}"
     # Only quoted names from the models' meta are formatted in; every value is a parameter.
     sql = (
-        f"SELECT {rows.columns}, {_seat_counts_sql(connection, pk_column, instructor)} "  # noqa: S608
+        f"SELECT {rows.columns}, {seat_counts_sql(connection, pk_column, instructor)} "  # noqa: S608
         f"FROM {rows.table} WHERE {pk_column} = %s"
     )
     with connection.cursor() as cursor:

@@ -7,6 +7,7 @@ begin IMMEDIATE), so the seat count read inside it cannot change before the seat
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -28,8 +29,8 @@ from sessions_app.services.eligibility import (
     JoinDecision,
     Reason,
     can_join,
+    seat_counts_sql,
     seats_now,
-    seats_taken_sql,
     session_with_seats,
 )
 from sessions_app.services.errors import Conflict, LoginRequired, RoomNotReady, SessionError
@@ -169,40 +170,48 @@ def _count_and_take_seat(
     trip then delays every join queued behind it (BENCHMARKS.md, P4).
     """
     connection = connections[SessionAttendance.objects.db]
-    others = can_join(session, user, now=now, taken=0, user_holds_seat=True)
-    if connection.vendor != "postgresql" or not others.can_join:
+    if (
+        connection.vendor != "postgresql"
+        or not can_join(session, user, now=now, taken=0, user_holds_seat=True).can_join
+    ):
         return (*seats_now(session, user), None)
     seat = SessionAttendance(session=session, user=user, **present_from(now))
     seat.created_at = seat.updated_at = timezone.now()
-    opts = SessionAttendance._meta
-    quote = connection.ops.quote_name
-    table = quote(opts.db_table)
-    session_column = f"{table}.{quote(opts.get_field('session').column)}"
-    user_column = f"{table}.{quote(opts.get_field('user').column)}"
-    fields = opts.concrete_fields
-    columns = ", ".join(quote(field.column) for field in fields)
+    fields = SessionAttendance._meta.concrete_fields
     values = [field.get_db_prep_save(getattr(seat, field.attname), connection) for field in fields]
-    # Only quoted names from the model's meta are formatted in; every value is a parameter.
-    sql = (
-        f"WITH counted AS (SELECT ({seats_taken_sql(connection, '%s', '%s')}) AS taken, "  # noqa: S608
-        f"EXISTS (SELECT 1 FROM {table} WHERE {session_column} = %s AND {user_column} = %s) "
-        f"AS holds), "
-        f"added AS (INSERT INTO {table} ({columns}) SELECT {', '.join(['%s'] * len(fields))} "
-        f"FROM counted WHERE NOT counted.holds AND (%s OR counted.taken < %s) "
-        f"ON CONFLICT DO NOTHING RETURNING 1) "
-        f"SELECT counted.taken, counted.holds, EXISTS (SELECT 1 FROM added) FROM counted"
-    )
-    session_id = opts.get_field("session").get_db_prep_save(session.pk, connection)
+    session_id = TrainingSession._meta.pk.get_db_prep_value(session.pk, connection)
     unlimited = session.capacity is None or Caller.of(user).owns(session)
+    # The parameters of seat_counts_sql (as seats_now's), the row, then the seat rule's.
     params = [session_id, session.instructor_id, session_id, user.pk, *values]
     params += [unlimited, session.capacity]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(_take_seat_sql(connection.alias), params)
         taken, holds, inserted = cursor.fetchone()
     if not inserted:
         return taken, holds, None
     seat._state.adding, seat._state.db = False, connection.alias
     return taken, False, seat
+
+
+@functools.cache
+def _take_seat_sql(alias: str) -> str:
+    """``_count_and_take_seat``'s statement, written once per database: the counts of
+    ``seats_now`` (``seat_counts_sql``), and the attendance row inserted only when the
+    caller holds no seat and one is free or none is needed. Only quoted names from the
+    model's meta are formatted in; every value is a parameter."""
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    opts = SessionAttendance._meta
+    columns = ", ".join(quote(field.column) for field in opts.concrete_fields)
+    row = ", ".join(["%s"] * len(opts.concrete_fields))
+    return (
+        f"WITH counted AS (SELECT {seat_counts_sql(connection, '%s', '%s')}), "  # noqa: S608
+        f"added AS (INSERT INTO {quote(opts.db_table)} ({columns}) SELECT {row} FROM counted "
+        f"WHERE counted.caller_seats = 0 AND (%s OR counted.seats_taken < %s) "
+        f"ON CONFLICT DO NOTHING RETURNING 1) "
+        f"SELECT counted.seats_taken, counted.caller_seats > 0, EXISTS (SELECT 1 FROM added) "
+        f"FROM counted"
+    )
 
 
 def _decide(session: TrainingSession, user, now: datetime) -> JoinDecision:

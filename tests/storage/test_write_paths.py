@@ -370,6 +370,7 @@ READERS = {
     "seats_now",
     "session_with_seats",
     "seats_taken_sql",  # SQL text for queries of their own
+    "seat_counts_sql",  # the same, with the caller's own seats
     "caller_id",  # the id a query takes for the caller
     "room_role",
     "status_conflict",
