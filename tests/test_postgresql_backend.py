@@ -1,12 +1,15 @@
-"""The PostgreSQL backend (``wwmaa.postgresql``): timestamps read by psycopg's loader."""
+"""The PostgreSQL backend (``wwmaa.postgresql``): its timestamp loader, its integer dumpers."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
+from django.db import DataError, connection
 from django.db.backends.postgresql.psycopg_any import register_tzloader
+from psycopg.adapt import PyFormat
+from psycopg.pq import Format
+from psycopg.types.numeric import Int2, Int4, Int8
 
 from sessions_app.models import TrainingSession
 
@@ -50,6 +53,14 @@ def test_a_database_time_zone_other_than_utc_keeps_djangos_loader():
     assert str(loader.timezone) == "Europe/Paris"
 
 
+@pytest.mark.parametrize("time_zone", [None, "Europe/Paris"])
+def test_integers_are_sent_as_text_whatever_the_time_zone(time_zone):
+    context = wrapper({"TIME_ZONE": time_zone}).get_connection_params()["context"]
+
+    for cls in (int, Int2, Int4, Int8):
+        assert context.get_dumper(cls, PyFormat.AUTO).format is Format.TEXT, cls
+
+
 def read(instants: list[str], *, djangos: bool = False) -> list[datetime]:
     with connection.cursor() as cursor:
         if djangos:
@@ -89,3 +100,28 @@ def test_the_connection_reads_with_our_loader_and_the_orm_gets_utc_instants(make
     assert stored.start_time == start
     assert stored.start_time.tzinfo is UTC
     assert stored.end_time == start + timedelta(minutes=stored.duration_minutes)
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("capacity", [65_586, 70_000, -65_486])
+def test_a_smallint_out_of_range_is_refused_not_wrapped(make_session, capacity):
+    # In binary, the instructor id (a plain int) first left a 2-byte dumper cached for
+    # Int2, and 65,586 was stored as 50, a capacity its CHECK accepts.
+    session = make_session(capacity=20)
+    session.capacity = capacity
+
+    with pytest.raises(DataError, match="out of range for type smallint"):
+        session.save()
+
+    assert TrainingSession.objects.get(pk=session.pk).capacity == 20
+
+
+@on_postgresql
+@pytest.mark.django_db
+def test_a_plain_int_then_a_wrapped_one_in_one_statement_keep_their_values():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::bigint, %s::bigint, %s::bigint", [1, Int4(70_000), Int8(2**40)])
+        assert cursor.fetchone() == (1, 70_000, 2**40)
+        with pytest.raises(DataError, match="out of range for type smallint"):
+            cursor.execute("SELECT %s, %s::int", [1, Int2(65_586)])
