@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import DataError, connection
+from django.db import DataError, connection, transaction
 from django.db.backends.postgresql.psycopg_any import register_tzloader
 from psycopg.adapt import PyFormat
 from psycopg.pq import Format
@@ -103,7 +103,7 @@ def test_the_connection_reads_with_our_loader_and_the_orm_gets_utc_instants(make
 
 
 @on_postgresql
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 @pytest.mark.parametrize("capacity", [65_586, 70_000, -65_486])
 def test_a_smallint_out_of_range_is_refused_not_wrapped(make_session, capacity):
     # In binary, the instructor id (a plain int) first left a 2-byte dumper cached for
@@ -111,7 +111,7 @@ def test_a_smallint_out_of_range_is_refused_not_wrapped(make_session, capacity):
     session = make_session(capacity=20)
     session.capacity = capacity
 
-    with pytest.raises(DataError, match="out of range for type smallint"):
+    with pytest.raises(DataError, match="out of range for type smallint"), transaction.atomic():
         session.save()
 
     assert TrainingSession.objects.get(pk=session.pk).capacity == 20

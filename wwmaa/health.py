@@ -1,6 +1,6 @@
 """``/healthz``: the process is up and answering. No database, no template, no session.
 
-For load balancers and for the join-storm benchmark (``bench/join_storm.py``), which
+For load balancers and for the join-storm benchmark (``bench/p4_join_storm.py``), which
 measures join latency against this, the cheapest answer the stack can give.
 """
 
