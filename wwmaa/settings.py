@@ -112,7 +112,8 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
     }
     _database["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
 if _database["ENGINE"] == "django.db.backends.postgresql":
-    # Django's backend with psycopg's compiled timestamp loader (wwmaa/postgresql/base.py).
+    # Django's backend with psycopg's compiled timestamp loader and integers sent as text
+    # (wwmaa/postgresql/base.py).
     _database["ENGINE"] = "wwmaa.postgresql"
     # Parameters bound by the server, and a query run more than DB_PREPARE_THRESHOLD times
     # on a connection prepared there (psycopg's default, 5): the hot reads (the caller's

@@ -151,10 +151,8 @@ def queue_saved(obj: MirroredModel, *, created: bool, using: str) -> None:
     """Queue ``obj``'s row (and, when it was just created, the parents that count it).
 
     ``save()`` calls it; so does a write by hand-written SQL of a mirrored row, inside
-    the transaction of that write. Does nothing when the mirror is off.
+    the transaction of that write. Does nothing when the mirror is off (``enqueue``).
     """
-    if not outbox.is_enabled():
-        return
     table = _table(type(obj))
     rows = [(table, obj.pk)]
     if created:

@@ -1,1 +1,2 @@
-"""Django's PostgreSQL backend, reading timestamps with psycopg's own (compiled) loader."""
+"""Django's PostgreSQL backend: timestamps read by psycopg's compiled loader, integers
+sent as text (``base``)."""
