@@ -94,15 +94,21 @@ class TrainingSessionQuerySet(MirroredQuerySet):
 
 class TrainingSession(MirroredModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Neither foreign key has an index of its own: the indexes on (event, start_time) and
+    # (instructor, start_time) lead with them and serve every lookup by either alone.
     event = models.ForeignKey(
         "events_app.Event",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="training_sessions",
+        db_index=False,
     )
     instructor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="training_sessions"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="training_sessions",
+        db_index=False,
     )
     title = models.CharField(max_length=TITLE_MAX_LENGTH)
     description = models.TextField(blank=True, max_length=DESCRIPTION_MAX_LENGTH)
@@ -258,11 +264,16 @@ class SessionAttendance(MirroredModel):
     """One person's presence in one session, over every segment they were in the room."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # No index of their own: the unique (session, user) and the (user, joined_at) index
+    # lead with them. Every join writes a row here; three indexes to update, not five.
     session = models.ForeignKey(
-        TrainingSession, on_delete=models.CASCADE, related_name="attendance"
+        TrainingSession, on_delete=models.CASCADE, related_name="attendance", db_index=False
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="attendance"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="attendance",
+        db_index=False,
     )
     joined_at = models.DateTimeField(help_text="First join.")
     left_at = models.DateTimeField(
@@ -323,8 +334,9 @@ class SessionRegistration(models.Model):
     """A member's RSVP: reminders and a calendar entry, never a seat or a bypass."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # No index of its own: the unique (session, user) leads with it.
     session = models.ForeignKey(
-        TrainingSession, on_delete=models.CASCADE, related_name="registrations"
+        TrainingSession, on_delete=models.CASCADE, related_name="registrations", db_index=False
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="registrations"

@@ -40,8 +40,12 @@ class SessionEmail(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # No index of its own: the unique key below leads with it.
     session = models.ForeignKey(
-        "sessions_app.TrainingSession", on_delete=models.CASCADE, related_name="emails"
+        "sessions_app.TrainingSession",
+        on_delete=models.CASCADE,
+        related_name="emails",
+        db_index=False,
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="session_emails"

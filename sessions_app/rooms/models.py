@@ -45,8 +45,12 @@ class RoomParticipant(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # No index of its own: the unique (session, user) leads with it.
     session = models.ForeignKey(
-        "sessions_app.TrainingSession", on_delete=models.CASCADE, related_name="room_participants"
+        "sessions_app.TrainingSession",
+        on_delete=models.CASCADE,
+        related_name="room_participants",
+        db_index=False,
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="room_participants"
@@ -106,8 +110,12 @@ class RoomCall(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # No index of its own: the (session, created_at) index leads with it.
     session = models.ForeignKey(
-        "sessions_app.TrainingSession", on_delete=models.CASCADE, related_name="room_calls"
+        "sessions_app.TrainingSession",
+        on_delete=models.CASCADE,
+        related_name="room_calls",
+        db_index=False,
     )
     room_id = models.CharField(max_length=200)
     call_id = models.CharField(max_length=200, null=True, blank=True)
