@@ -28,6 +28,10 @@ class OutboxState(models.TextChoices):
     DEAD = "dead", "Dead letter"
 
 
+# On PostgreSQL both tables below keep 30 % of each page free (migration 0010): a batch's
+# claim and settle then update their rows in place instead of adding index entries.
+
+
 class OutboxEntry(models.Model):
     """One row (of ``table``, by our UUID) whose current state ZeroDB does not have yet.
 
