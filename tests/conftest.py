@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 
 from events_app.models import Event
 from sessions_app.models import TrainingSession
@@ -13,6 +14,12 @@ from wwmaa.models import Role, User
 
 # Every test that freezes time uses this instant unless it needs another.
 NOW = datetime(2026, 6, 1, 16, 0, tzinfo=UTC)
+
+# For what exists only on a live PostgreSQL connection (psycopg's binding and loaders, a
+# table's storage settings): SQLite, the default, has none of it; CI's second run has.
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL only (CI's second run)"
+)
 
 
 def make_user(username: str, role: Role, **extra) -> User:

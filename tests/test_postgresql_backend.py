@@ -12,6 +12,7 @@ from psycopg.pq import Format
 from psycopg.types.numeric import Int2, Int4, Int8
 
 from sessions_app.models import TrainingSession
+from tests.conftest import on_postgresql
 
 INSTANTS = [
     "2026-06-01 18:00:00+00",
@@ -21,10 +22,6 @@ INSTANTS = [
     "2000-02-29 12:00:00-07:30",
     "9999-12-31 23:59:59.999999+00",
 ]
-
-on_postgresql = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="PostgreSQL only (CI's second run)"
-)
 
 
 def wrapper(settings_dict: dict):

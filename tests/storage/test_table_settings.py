@@ -10,13 +10,9 @@ import pytest
 from django.db import connection
 
 from sessions_app.storage.models import OutboxEntry, RowMapping
+from tests.conftest import on_postgresql
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="PostgreSQL only (CI's second run)"
-    ),
-]
+pytestmark = [pytest.mark.django_db, on_postgresql]
 
 
 @pytest.mark.parametrize("model", [OutboxEntry, RowMapping], ids=lambda m: m.__name__)
