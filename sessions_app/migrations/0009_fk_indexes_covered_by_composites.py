@@ -32,13 +32,17 @@ def drop_index(table: str, column: str, suffix: str) -> migrations.RunSQL:
     )
 
 
-def session_key(related_name: str) -> models.ForeignKey:
+def unindexed_key(
+    to: str, related_name: str, on_delete=django.db.models.deletion.CASCADE, **options
+) -> models.ForeignKey:
+    """The foreign key as the models declare it now: without an index of its own."""
     return models.ForeignKey(
-        db_index=False,
-        on_delete=django.db.models.deletion.CASCADE,
-        related_name=related_name,
-        to="sessions_app.trainingsession",
+        to=to, related_name=related_name, on_delete=on_delete, db_index=False, **options
     )
+
+
+SESSION = "sessions_app.trainingsession"
+PROTECT = django.db.models.deletion.PROTECT
 
 
 class Migration(migrations.Migration):
@@ -52,46 +56,33 @@ class Migration(migrations.Migration):
         migrations.SeparateDatabaseAndState(
             database_operations=[drop_index(*covered) for covered in COVERED],
             state_operations=[
-                migrations.AlterField("roomcall", "session", session_key("room_calls")),
+                migrations.AlterField("roomcall", "session", unindexed_key(SESSION, "room_calls")),
                 migrations.AlterField(
-                    "roomparticipant", "session", session_key("room_participants")
+                    "roomparticipant", "session", unindexed_key(SESSION, "room_participants")
                 ),
-                migrations.AlterField("sessionattendance", "session", session_key("attendance")),
+                migrations.AlterField(
+                    "sessionattendance", "session", unindexed_key(SESSION, "attendance")
+                ),
                 migrations.AlterField(
                     "sessionattendance",
                     "user",
-                    models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="attendance",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
+                    unindexed_key(settings.AUTH_USER_MODEL, "attendance"),
                 ),
-                migrations.AlterField("sessionemail", "session", session_key("emails")),
+                migrations.AlterField("sessionemail", "session", unindexed_key(SESSION, "emails")),
                 migrations.AlterField(
-                    "sessionregistration", "session", session_key("registrations")
+                    "sessionregistration", "session", unindexed_key(SESSION, "registrations")
                 ),
                 migrations.AlterField(
                     "trainingsession",
                     "event",
-                    models.ForeignKey(
-                        blank=True,
-                        db_index=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="training_sessions",
-                        to="events_app.event",
+                    unindexed_key(
+                        "events_app.event", "training_sessions", PROTECT, blank=True, null=True
                     ),
                 ),
                 migrations.AlterField(
                     "trainingsession",
                     "instructor",
-                    models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="training_sessions",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
+                    unindexed_key(settings.AUTH_USER_MODEL, "training_sessions", PROTECT),
                 ),
             ],
         ),
