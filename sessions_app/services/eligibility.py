@@ -50,15 +50,6 @@ class JoinDecision:
     opens_at: datetime | None = None
     seats_left: int | None = None
 
-    def as_dict(self) -> dict:
-        return {
-            "can_join": self.can_join,
-            "reason": self.reason,
-            "message": self.message,
-            "opens_at": self.opens_at.isoformat() if self.opens_at else None,
-            "seats_left": self.seats_left,
-        }
-
 
 @dataclass(frozen=True)
 class Caller:

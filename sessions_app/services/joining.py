@@ -40,10 +40,11 @@ from wwmaa.rows import model_rows
 
 
 class JoinRefused(SessionError):
-    """``can_join`` said no; ``code`` is the reason and ``decision`` the whole answer."""
+    """``can_join`` said no; ``code`` is the reason and ``decision`` the whole answer
+    (the API writes it out with ``can_join_data``)."""
 
     def __init__(self, decision: JoinDecision):
-        super().__init__(decision.message, decision.reason, decision=decision.as_dict())
+        super().__init__(decision.message, decision.reason)
         self.decision = decision
 
 

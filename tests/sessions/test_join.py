@@ -243,7 +243,6 @@ def test_a_refused_join_raises_join_refused_with_the_reason_as_its_code(
     assert refused.value.code == reason
     assert refused.value.decision.reason == reason
     assert refused.value.decision.can_join is False
-    assert refused.value.extra["decision"]["reason"] == reason
     assert SessionAttendance.objects.filter(session=session).count() == seats_before
 
 
@@ -254,7 +253,6 @@ def test_a_too_early_refusal_says_when_the_window_opens(frozen, make_session, me
         join_session(member, session.pk)
 
     assert refused.value.decision.opens_at == NOW + MINUTE
-    assert refused.value.extra["decision"]["opens_at"] == (NOW + MINUTE).isoformat()
 
 
 def test_the_last_seat_goes_to_the_first_to_join(frozen, make_session, member, other_member):
