@@ -7,6 +7,10 @@ from sessions_app import views as session_views
 from sessions_app.rooms import views as room_views
 
 urlpatterns = [
+    # The API first: its calls are the busiest requests, and Django tries the patterns in
+    # order. No page address starts with api/.
+    path("api/webhooks/cloudflare", room_views.cloudflare_webhook, name="cloudflare-webhook"),
+    path("api/", include("sessions_app.api.urls")),
     path("", session_views.home, name="home"),
     path(
         "accounts/login/",
@@ -41,8 +45,6 @@ urlpatterns = [
     path("status/", session_views.site_status, name="site-status"),
     path("healthz", include("wwmaa.health")),
     path("admin/", admin.site.urls),
-    path("api/webhooks/cloudflare", room_views.cloudflare_webhook, name="cloudflare-webhook"),
-    path("api/", include("sessions_app.api.urls")),
     path("sessions/<uuid:session_id>/", include("sessions_app.room_views")),
 ]
 
