@@ -5,9 +5,11 @@ made beforehand, join one 50-seat session at the same instant. Goals: exactly 50
 
 Each round uses a fresh session: a storm of 200 ``/healthz`` requests, then the 200 joins,
 each from its own connection, opened beforehand and released together. The figure is the
-median round. PostgreSQL database ``wwmaa_bench_p4`` (created and dropped here).
+median round. gunicorn runs as the README advises a deployment: one sync worker per CPU
+plus one (BENCHMARKS.md, "The tenth session"). PostgreSQL database ``wwmaa_bench_p4``
+(created and dropped here).
 
-    .venv/bin/python bench/p4_join_storm.py [--rounds 3] [--workers 5]
+    .venv/bin/python bench/p4_join_storm.py [--rounds 5] [--workers 3]
 """
 
 from __future__ import annotations
@@ -70,8 +72,8 @@ def percentile(values: list[float], p: float) -> float:
 
 def run() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) + 1)
     args = parser.parse_args()
 
     env = common.configure(common.pg_create(DATABASE), JWT_ACCESS_MINUTES="120")
