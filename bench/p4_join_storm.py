@@ -9,7 +9,7 @@ median round. gunicorn runs as the README advises a deployment: one sync worker 
 plus one (BENCHMARKS.md, "The tenth session"). PostgreSQL database ``wwmaa_bench_p4``
 (created and dropped here).
 
-    .venv/bin/python bench/p4_join_storm.py [--rounds 5] [--workers 3]
+    .venv/bin/python bench/p4_join_storm.py [--rounds 5] [--workers N]
 """
 
 from __future__ import annotations
