@@ -44,7 +44,7 @@ import queue
 import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -269,70 +269,147 @@ def deliver_batch(
     """Bring up to ``size`` due rows up to date, oldest first; None if none is due.
 
     The rows are leased and their entries claimed together (one transaction), loaded
-    together, sent one row after the other (or a few rows at once by ``senders``), and
-    the successes settled together (one transaction). A failure is settled as soon as it
-    is known, as ``deliver_one`` does; one that ends the run (or ``out_of_time``) stops
-    the sending: rows in flight are waited for, the rows not sent yet are released. An
-    empty list: other workers had them.
+    together and turned into documents together, sent one row after the other (or a few
+    rows at once by ``senders``), and the successes settled together (one transaction).
+    A failure is settled as soon as it is known, as ``deliver_one`` does; one that ends
+    the run (or ``out_of_time``) stops the sending: rows in flight are waited for, the
+    rows not sent yet are released. An empty list: other workers had them.
     """
     now = now or timezone.now()
     rows = _next_due_rows(now, include_waiting, size)
     if not rows:
         return None
-    claims = _lease_and_claim_batch(rows, uuid.uuid4().hex, now)
-    leased_at = time.monotonic()
+    batch = _Batch(_lease_and_claim_batch(rows, uuid.uuid4().hex, now), out_of_time)
     senders = senders or Senders(client)
-    order = {id(claim): index for index, claim in enumerate(claims)}
-    results: dict[int, Outcome] = {}
-    sent: list[_Claim] = []
-    waiting = list(claims)
-    flying: dict[Future, tuple[_Claim, Any]] = {}
-    stop = False
     try:
-        current = _load_batch(claims) if claims else {}
-        while waiting or flying:
-            # One row alone until a row got through: a ZeroDB that is down or turning
-            # us away costs a run one call, not one per thread.
-            width = senders.threads if sent else 1
-            while waiting and not stop and len(flying) < width:
-                if results or sent or flying:
-                    if out_of_time is not None and out_of_time():
-                        stop = True
-                    elif time.monotonic() - leased_at > LEASE.total_seconds() / 2:
-                        stop = True  # settle what was sent well before the leases run out
-                    if stop:
-                        break
-                claim = waiting[0]
-                obj = current.get(_key(claim.mapping))
-                flying[senders.start(claim, obj)] = (claim, obj)
-                waiting.pop(0)
-            if not flying:
-                break
-            done, _ = futures.wait(flying, return_when=futures.FIRST_COMPLETED)
-            for future in sorted(done, key=lambda f: order[id(flying[f][0])]):
-                claim, obj = flying[future]
-                failed = _answered(client, claim, obj, future)
-                del flying[future]  # only now: a database error above releases the row
-                if failed is None:
-                    sent.append(claim)
-                    continue
-                results[id(claim)] = failed
-                stop = stop or failed.stop
-        results.update(_settle(sent))
-        sent = []
+        batch.prepare()
+        if senders.threads == 1:
+            batch.send_in_turn(client)
+        else:
+            batch.send_overlapping(client, senders)
+        batch.settle()
     except BaseException:
         # A bug or a database error mid-way: free the rows at once rather than in 10 min,
         # those still in flight once their calls are over (until then they are ours).
         with contextlib.suppress(Exception):
-            futures.wait(flying)
-            _release_batch(sent + [claim for claim, _ in flying.values()] + waiting)
+            batch.release_all()
         raise
-    _release_batch(waiting)
-    return [results[id(claim)] for claim in claims if id(claim) in results]
+    _release_batch([ready.claim for ready in batch.waiting])
+    return batch.outcomes()
+
+
+@dataclass
+class _Ready:
+    """A claimed row ready to go: its document (None: the row is gone, delete it), or the
+    error that kept the document from being built (settled when the row's turn comes)."""
+
+    claim: _Claim
+    doc: dict[str, Any] | None
+    error: Exception | None = None
+
+    @classmethod
+    def of(cls, claim: _Claim, obj: Any) -> _Ready:
+        try:
+            return cls(claim, _document(claim, obj))
+        except Exception as exc:
+            return cls(claim, None, exc)
+
+
+class _Batch:
+    """One batch of claimed rows on their way: waiting, in flight, sent or settled.
+
+    The documents are all built before the first call, on the worker's thread (a model
+    instance is read on one thread), so that the calls, nearly all of a batch's time,
+    follow one another with little else between them (BENCHMARKS.md, P6).
+    """
+
+    def __init__(self, claims: list[_Claim], out_of_time: Callable[[], bool] | None):
+        self.claims = claims
+        self.leased_at = time.monotonic()
+        self.out_of_time = out_of_time
+        self.waiting: deque[_Ready] = deque()
+        self.flying: dict[Future, _Ready] = {}
+        self.sent: list[_Claim] = []
+        self.results: dict[int, Outcome] = {}
+        self.stop = False
+
+    def prepare(self) -> None:
+        """Load the rows as they are now (one query per table) and build their documents."""
+        current = _load_batch(self.claims) if self.claims else {}
+        self.waiting.extend(
+            _Ready.of(claim, current.get(_key(claim.mapping))) for claim in self.claims
+        )
+
+    def may_start(self) -> bool:
+        """Whether the next row's calls may start. The first row always goes; after it,
+        not once the run is to end, out of time, or with half the lease gone (what was
+        sent is settled well before the leases run out)."""
+        if self.stop:
+            return False
+        if self.results or self.sent or self.flying:
+            late = self.out_of_time is not None and self.out_of_time()
+            self.stop = late or time.monotonic() - self.leased_at > LEASE.total_seconds() / 2
+        return not self.stop
+
+    def send_in_turn(self, client: ZeroDBClient) -> None:
+        """One row's calls after the other, on this thread."""
+        while self.waiting and self.may_start():
+            ready = self.waiting[0]
+            failed = (
+                _failed(client, ready.claim, ready.error)
+                if ready.error is not None
+                else _send_document(client, ready.claim, ready.doc)
+            )
+            self.waiting.popleft()  # only now: a database error above releases the row
+            self.answered(ready, failed)
+
+    def send_overlapping(self, client: ZeroDBClient, senders: Senders) -> None:
+        """Up to ``senders.threads`` rows' calls at once, settled in the batch's order.
+
+        One row alone until a row got through: a ZeroDB that is down or turning us away
+        costs a run one call, not one per thread.
+        """
+        order = {id(claim): index for index, claim in enumerate(self.claims)}
+        while self.waiting or self.flying:
+            width = senders.threads if self.sent else 1
+            while self.waiting and len(self.flying) < width and self.may_start():
+                ready = self.waiting.popleft()
+                self.flying[senders.start(ready)] = ready
+            if not self.flying:
+                break
+            done, _ = futures.wait(self.flying, return_when=futures.FIRST_COMPLETED)
+            for future in sorted(done, key=lambda f: order[id(self.flying[f].claim)]):
+                ready = self.flying[future]
+                failed = _answered(client, ready, future)
+                del self.flying[future]  # only now: a database error above releases the row
+                self.answered(ready, failed)
+
+    def answered(self, ready: _Ready, failed: Outcome | None) -> None:
+        if failed is None:
+            self.sent.append(ready.claim)
+        else:
+            self.results[id(ready.claim)] = failed
+            self.stop = self.stop or failed.stop
+
+    def settle(self) -> None:
+        self.results.update(_settle(self.sent))
+        self.sent = []
+
+    def release_all(self) -> None:
+        """After an error: wait for the calls in flight, then give back every unsettled row."""
+        futures.wait(self.flying)
+        unsettled = self.sent + [ready.claim for ready in (*self.flying.values(), *self.waiting)]
+        _release_batch(unsettled)
+
+    def outcomes(self) -> list[Outcome]:
+        return [self.results[id(claim)] for claim in self.claims if id(claim) in self.results]
 
 
 class Senders:
-    """Where a batch's calls to ZeroDB are made: on the caller's thread, or a few at once.
+    """How many rows' calls may be in flight at once, and the threads that make them.
+
+    With one (the default) the batch makes its calls itself, in turn
+    (``_Batch.send_in_turn``); with more, they are made here, a few at once.
 
     Rows are independent of each other (each call carries its row's whole current state),
     so the calls of different rows may overlap; a row's own calls are made one after the
@@ -342,7 +419,6 @@ class Senders:
     """
 
     def __init__(self, client: ZeroDBClient, threads: int = 1):
-        self.client = client
         self.threads = max(1, threads)
         self._pool: ThreadPoolExecutor | None = None
         self._copies: list[ZeroDBClient] = []
@@ -358,22 +434,16 @@ class Senders:
                 initializer=lambda: setattr(self._local, "client", free.get()),
             )
 
-    def start(self, claim: _Claim, obj: Any) -> Future:
-        """Start the calls for ``obj`` (None: the row is gone); the future says how they
-        went (an exception: not settled yet, see ``_answered``)."""
-        try:
-            # Built here, not on a sender thread: a model instance is read on one thread.
-            doc = _document(claim, obj)
-            if self._pool is not None:
-                return self._pool.submit(self._calls_on_thread, claim, doc)
-            _calls(self.client, claim, doc)
-        except Exception as exc:
+    def start(self, ready: _Ready) -> Future:
+        """Start the row's calls on a sender thread; the future says how they went (an
+        exception: not settled yet, see ``_answered``)."""
+        if self._pool is None:
+            raise RuntimeError("one sender thread: the batch sends in turn (send_in_turn)")
+        if ready.error is not None:
             done: Future = Future()
-            done.set_exception(exc)
+            done.set_exception(ready.error)
             return done
-        done = Future()
-        done.set_result(None)
-        return done
+        return self._pool.submit(self._calls_on_thread, ready.claim, ready.doc)
 
     def _calls_on_thread(self, claim: _Claim, doc: dict[str, Any] | None) -> None:
         _calls(self._local.client, claim, doc, may_save=False)
@@ -385,16 +455,17 @@ class Senders:
             copy.close()
 
 
-def _answered(client: ZeroDBClient, claim: _Claim, obj: Any, future: Future) -> Outcome | None:
-    """Settle a row's finished calls if they failed (``_send``'s answer)."""
+def _answered(client: ZeroDBClient, ready: _Ready, future: Future) -> Outcome | None:
+    """Settle a row's finished calls if they failed (``_send_document``'s answer)."""
     exc = future.exception()
     if exc is None:
         return None
     if isinstance(exc, _MarkFirst):
-        return _send(client, claim, obj)  # here, where the mark can be saved first
+        # Here, where the mark can be saved first.
+        return _send_document(client, ready.claim, ready.doc)
     if not isinstance(exc, Exception):
         raise exc  # an interrupt on a sender thread: stop like one on this thread
-    return _failed(client, claim, exc)
+    return _failed(client, ready.claim, exc)
 
 
 def _key(mapping: RowMapping) -> tuple[str, Any]:
@@ -737,7 +808,18 @@ def _send(client: ZeroDBClient, claim: _Claim, obj: Any) -> Outcome | None:
     entries rescheduled or buried, the lease released) and its outcome returned.
     """
     try:
-        _calls(client, claim, _document(claim, obj))
+        doc = _document(claim, obj)
+    except Exception as exc:
+        return _failed(client, claim, exc)
+    return _send_document(client, claim, doc)
+
+
+def _send_document(
+    client: ZeroDBClient, claim: _Claim, doc: dict[str, Any] | None
+) -> Outcome | None:
+    """``_send`` for a document built already (None: delete the row)."""
+    try:
+        _calls(client, claim, doc)
     except Exception as exc:
         return _failed(client, claim, exc)
     return None

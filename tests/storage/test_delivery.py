@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
 import requests
-from django.db import connection
+from django.db import DatabaseError, connection
 from responses import matchers
 
 from sessions_app.models import SessionAttendance, TrainingSession
@@ -19,6 +20,7 @@ from sessions_app.storage.delivery import (
     IDLE,
     LATE_STORE_GRACE,
     RETRY,
+    deliver_batch,
     deliver_one,
     drain,
 )
@@ -506,6 +508,96 @@ def test_the_oldest_due_row_goes_first(make_session, zdb, wire):
     drain(zdb, now=NOW)
     ids = [body(c)["row_data"]["id"] for c in wire.calls]
     assert ids == [str(first.pk), str(second.pk)]
+
+
+# A batch on one thread: the stops and errors between its rows
+
+
+def three_sessions(make_session) -> list[TrainingSession]:
+    return [make_session(start_time=NOW + timedelta(days=day)) for day in (1, 2, 3)]
+
+
+def nothing_held() -> bool:
+    """No map leased and no entry claimed: every row is free for the next run."""
+    return (
+        not RowMapping.objects.exclude(lease_token=None).exists()
+        and not OutboxEntry.objects.exclude(claimed_by=None).exists()
+    )
+
+
+def test_a_batch_out_of_time_settles_what_went_and_releases_the_rest(make_session, zdb, wire):
+    first, *rest = three_sessions(make_session)
+    wire.post(ROWS, status=201, json=row_answer("row-1", {}))
+
+    outcomes = deliver_batch(zdb, now=NOW, out_of_time=lambda: len(wire.calls) >= 1)
+
+    assert [(o.kind, o.object_id) for o in outcomes] == [(DELIVERED, first.pk)]
+    assert len(wire.calls) == 1
+    assert nothing_held()
+    assert set(OutboxEntry.objects.values_list("object_id", flat=True)) == {s.pk for s in rest}
+    # Released as they were: not attempted, so not backing off either.
+    assert set(OutboxEntry.objects.values_list("attempts", flat=True)) == {0}
+    assert drain(zdb, now=NOW).delivered == 2
+
+
+def test_a_row_whose_document_cannot_be_built_is_retried_and_ends_the_run(
+    make_session, zdb, wire, monkeypatch
+):
+    from sessions_app.storage import delivery
+
+    first, bad, last = three_sessions(make_session)
+    document = delivery._document
+
+    def broken(claim, obj):
+        if obj is not None and obj.pk == bad.pk:
+            raise ValueError("cannot encode")
+        return document(claim, obj)
+
+    monkeypatch.setattr(delivery, "_document", broken)
+    wire.post(ROWS, status=201, json=row_answer("row-1", {}))
+
+    report = drain(zdb, now=NOW)
+
+    # The rows before it went out; the run stopped at it; the row after it waits unsent.
+    assert (report.delivered, report.retrying) == (1, 1)
+    assert [body(c)["row_data"]["id"] for c in wire.calls] == [str(first.pk)]
+    failed = OutboxEntry.objects.get(object_id=bad.pk)
+    assert (failed.attempts, failed.last_error) == (1, "internal error: ValueError: cannot encode")
+    assert OutboxEntry.objects.get(object_id=last.pk).attempts == 0
+    assert nothing_held()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_error_mid_batch_releases_every_unsettled_row(
+    make_session, zdb, wire, monkeypatch
+):
+    from sessions_app.storage import delivery
+
+    sessions = three_sessions(make_session)
+
+    def insert(request):
+        sent_id = json.loads(request.body)["row_data"]["id"]
+        return 201, {}, json.dumps(row_answer(f"row-{sent_id}", {}))
+
+    wire.add_callback("POST", ROWS, callback=insert)
+
+    def lost(sent):
+        raise DatabaseError("connection lost")
+
+    monkeypatch.setattr(delivery, "_settle", lost)
+    with pytest.raises(DatabaseError):
+        drain(zdb, now=NOW)
+
+    # Nothing stays leased or claimed, and each stored row keeps its row_id: the next run
+    # replaces the rows instead of inserting them twice.
+    assert nothing_held()
+    assert OutboxEntry.objects.count() == 3
+    mapped = RowMapping.objects.values_list("object_id", "row_id")
+    assert set(mapped) == {(s.pk, f"row-{s.pk}") for s in sessions}
+    monkeypatch.undo()
+    wire.put(re.compile(re.escape(f"{ROWS}/row-") + ".*"), json=row_answer("row", {}))
+    assert drain(zdb, now=NOW).delivered == 3
+    assert [c.request.method for c in wire.calls] == ["POST"] * 3 + ["PUT"] * 3
 
 
 def test_push_takes_entries_that_are_backing_off(session, zdb, wire):
