@@ -178,6 +178,8 @@ def _tags(text: str | None) -> list | None:
     return [None if v is None else str(v) for v in values]
 
 
+_UNREAD = object()  # a key not decoded yet (None is a value: no tags column)
+
 _TEXT, _INTEGER, _BOOLEAN = TextField(), IntegerField(), BooleanField()
 
 
@@ -310,12 +312,12 @@ def represent(rows: Iterable[tuple], user, now: datetime) -> list[dict[str, Any]
 class _RowWriter:
     """Writes the rows of one list: one caller, one instant.
 
-    A page holds a few instructors and events many times over; each is written once and
-    the same dict shared by its rows (the JSON is the same, with fewer objects to build
-    and for the garbage collector to walk).
+    A page holds a few instructors, events and sets of tags many times over; each is
+    written once and the same object shared by its rows (the JSON is the same, with fewer
+    objects to build and for the garbage collector to walk).
     """
 
-    __slots__ = ("caller", "events", "now", "people", "user")
+    __slots__ = ("caller", "events", "now", "people", "tags", "user")
 
     def __init__(self, user, now: datetime) -> None:
         self.user = user
@@ -323,6 +325,7 @@ class _RowWriter:
         self.now = now
         self.people: dict[int, dict[str, Any]] = {}
         self.events: dict[Any, dict[str, Any]] = {}
+        self.tags: dict[str | None, list | None] = {}
 
     def row(self, row: tuple) -> dict[str, Any]:
         (
@@ -380,6 +383,8 @@ class _RowWriter:
             event = None
         elif (event := self.events.get(event_id)) is None:
             event = self.events[event_id] = {"id": str(event_id), "title": event_title}
+        if (tag_list := self.tags.get(tags, _UNREAD)) is _UNREAD:
+            tag_list = self.tags[tags] = _tags(tags)
         if (instructor := self.people.get(instructor_id)) is None:
             instructor = self.people[instructor_id] = {
                 "id": instructor_id,
@@ -407,7 +412,7 @@ class _RowWriter:
             "chat_enabled": chat_enabled,
             "is_public": is_public,
             "members_only": members_only,
-            "tags": _tags(tags),
+            "tags": tag_list,
             "archived_at": iso_text(archived_at),
             "created_at": iso_text(created_at),
             "updated_at": iso_text(updated_at),

@@ -240,6 +240,25 @@ def test_the_callers_role_is_worked_out_once_per_list(frozen, cast, variety, mon
     assert calls == [cast["member"]]
 
 
+def test_each_set_of_tags_is_decoded_once_per_list(frozen, cast, make_session, monkeypatch):
+    tagged = {
+        "kata a": ["kata", "beginners"],
+        "kata b": ["kata", "beginners"],
+        "kumite": ["kumite"],
+        "untagged": [],
+    }
+    for title, tags in tagged.items():
+        make_session(title=title, tags=tags)
+    decoded = []
+    tags_of = listing._tags
+    monkeypatch.setattr(listing, "_tags", lambda text: decoded.append(text) or tags_of(text))
+
+    rows = client_for(cast["member"]).get(SESSIONS).json()["results"]
+
+    assert {row["title"]: row["tags"] for row in rows} == tagged
+    assert sorted(decoded) == sorted(['["kata", "beginners"]', '["kumite"]', "[]"])
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_the_unfiltered_rows_are_those_of_the_unfiltered_query(frozen, cast, variety, role):
     """Each slice the paginator asks for, including an empty one past the end."""
