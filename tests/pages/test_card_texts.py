@@ -1,6 +1,6 @@
 """The card's texts (``sessions_app.cards``) as the template filters wrote them: its times
 (``format_local``) and its countdown (Django's ``timeuntil``/``timesince`` with the cards'
-unit strings)."""
+unit strings, and ``time_until``, which works out spans under four weeks itself)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.template.defaultfilters import timesince_filter, timeuntil_filter
 from django.utils import dateformat, translation
 from django.utils.timesince import timesince, timeuntil
 
-from sessions_app.cards import format_local, time_strings
+from sessions_app.cards import format_local, time_strings, time_until
 
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"]
 INSTANTS = [
@@ -53,3 +53,44 @@ def test_the_countdown_reads_as_the_timeuntil_and_timesince_filters_wrote_it(lan
             ahead, behind = now + span, now - span
             assert timeuntil(ahead, now, time_strings=units) == timeuntil_filter(ahead, now)
             assert timesince(behind, now, time_strings=units) == timesince_filter(behind, now)
+
+
+# Seconds and microseconds on either side of each unit's edge, and of four weeks, where
+# time_until hands over to timeuntil; a start on the 31st, so that months differ in length.
+EDGES = [
+    base + timedelta(microseconds=micro)
+    for base in (
+        timedelta(0),
+        timedelta(seconds=1),
+        timedelta(seconds=59),
+        timedelta(minutes=1),
+        timedelta(hours=1) - timedelta(seconds=1),
+        timedelta(days=1),
+        timedelta(days=7) - timedelta(seconds=1),
+        timedelta(days=7, minutes=1),
+        timedelta(days=13, hours=23, minutes=59, seconds=59),
+        timedelta(days=27, hours=23, minutes=59, seconds=59),
+        timedelta(days=28),
+        timedelta(days=29, hours=1),
+    )
+    for micro in (0, 1, 999_999)
+]
+
+
+# Arabic and Chinese translate timeuntil's ", " as well.
+@pytest.mark.parametrize("language", ["en-us", "de", "pl", "ar", "zh-hans"])
+@pytest.mark.parametrize(
+    "now",
+    [datetime(2026, 6, 1, 16, 0, tzinfo=UTC), datetime(2027, 1, 31, 23, 59, 30, 500, tzinfo=UTC)],
+    ids=str,
+)
+def test_time_until_writes_what_timeuntil_writes(language, now):
+    with translation.override(language):
+        current = translation.get_language()
+        units = time_strings(current)
+        for span in [*SPANS, *EDGES]:
+            when = now + span
+            assert time_until(when, now, current) == timeuntil(when, now, time_strings=units), span
+            # The same instants seen from another zone: the same span, the same text.
+            seen = now.astimezone(ZoneInfo("Asia/Kolkata"))
+            assert time_until(when, seen, current) == timeuntil(when, now, time_strings=units)
