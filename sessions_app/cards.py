@@ -486,7 +486,7 @@ def time_until(when: datetime, now: datetime, language: str | None) -> str:
 
     A span under four weeks, nearly every card's, is worked out here: ``timeuntil`` looks
     up the translation of its ", " on every call, which was half of its time and a
-    twentieth of an event page's. A longer one, reckoned by the calendar, is its own.
+    thirtieth of an event page's. A longer one, reckoned by the calendar, is its own.
     """
     units = time_strings(language)
     delta = when - now
