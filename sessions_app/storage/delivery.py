@@ -280,21 +280,19 @@ def deliver_batch(
     if not rows:
         return None
     batch = _Batch(_lease_and_claim_batch(rows, uuid.uuid4().hex, now), out_of_time)
-    senders = senders or Senders(client)
     try:
         batch.prepare()
-        if senders.threads == 1:
+        if senders is None or senders.threads == 1:
             batch.send_in_turn(client)
         else:
             batch.send_overlapping(client, senders)
         batch.settle()
     except BaseException:
-        # A bug or a database error mid-way: free the rows at once rather than in 10 min,
-        # those still in flight once their calls are over (until then they are ours).
+        # A bug or a database error mid-way: free the rows at once rather than in 10 min.
         with contextlib.suppress(Exception):
-            batch.release_all()
+            batch.release_unsettled()
         raise
-    _release_batch([ready.claim for ready in batch.waiting])
+    batch.release_unsettled()  # the rows not sent
     return batch.outcomes()
 
 
@@ -393,13 +391,12 @@ class _Batch:
 
     def settle(self) -> None:
         self.results.update(_settle(self.sent))
-        self.sent = []
 
-    def release_all(self) -> None:
-        """After an error: wait for the calls in flight, then give back every unsettled row."""
+    def release_unsettled(self) -> None:
+        """Give back every row without an outcome yet (not sent, in flight, or sent but not
+        settled), those in flight once their calls are over (until then they are ours)."""
         futures.wait(self.flying)
-        unsettled = self.sent + [ready.claim for ready in (*self.flying.values(), *self.waiting)]
-        _release_batch(unsettled)
+        _release_batch([claim for claim in self.claims if id(claim) not in self.results])
 
     def outcomes(self) -> list[Outcome]:
         return [self.results[id(claim)] for claim in self.claims if id(claim) in self.results]

@@ -600,6 +600,25 @@ def test_a_database_error_mid_batch_releases_every_unsettled_row(
     assert [c.request.method for c in wire.calls] == ["POST"] * 3 + ["PUT"] * 3
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_database_error_loading_a_batch_releases_every_row(
+    make_session, zdb, no_calls, monkeypatch
+):
+    from sessions_app.storage import delivery
+
+    three_sessions(make_session)
+
+    def lost(claims):
+        raise DatabaseError("connection lost")
+
+    monkeypatch.setattr(delivery, "_load_batch", lost)
+    with pytest.raises(DatabaseError):
+        drain(zdb, now=NOW)
+
+    assert nothing_held()
+    assert set(OutboxEntry.objects.values_list("attempts", flat=True)) == {0}
+
+
 def test_push_takes_entries_that_are_backing_off(session, zdb, wire):
     wire.post(ROWS, status=503)
     drain(zdb, now=NOW)
